@@ -1,0 +1,121 @@
+"""Database plumbing shared by every model: naming convention, UTC timestamps, SQLite set-up.
+
+SQLite is the embedded default and must be as safe as PostgreSQL under concurrent sign-ups:
+WAL so readers never block the writer, a busy timeout so writers queue instead of failing, foreign
+keys on, and write transactions that begin with ``BEGIN IMMEDIATE``. Under WAL a *deferred*
+transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT when another writer
+committed in between, and the busy timeout cannot help; taking the write lock first makes every
+read-check-write sequence (the capacity check) serialisable.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, registry, scoped_session
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Execution option on a connection: force (True) or avoid (False) BEGIN IMMEDIATE on SQLite.
+IMMEDIATE = "hikisupport_sqlite_immediate"
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    SQLite has no time zone type, so values are stored naive-in-UTC there; PostgreSQL uses
+    ``timestamptz``. Naive datetimes are refused: a silent local-time guess is a bug.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    # Every `Mapped[datetime]` column is a UTCDateTime.
+    registry = registry(
+        metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime},
+    )
+
+
+def _wants_immediate(conn) -> bool:
+    """Which transactions take the write lock at BEGIN.
+
+    A request that may write (POST, PUT, PATCH, DELETE) always does. Pages that only read do
+    not, so they never wait behind a rush of sign-ups. Outside requests (CLI, tests) a transaction
+    is a write transaction when the code says so with ``begin_write()``.
+    """
+    forced = conn.get_execution_options().get(IMMEDIATE)
+    if forced is not None:
+        return bool(forced)
+    return has_request_context() and request.method not in _READ_ONLY_METHODS
+
+
+def begin_write(session) -> None:
+    """Begin the session's next transaction as a write transaction (BEGIN IMMEDIATE on SQLite).
+
+    Call it before the transaction's first statement: afterwards the transaction has begun and
+    SQLite cannot upgrade it safely.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction():
+        raise RuntimeError("begin_write() called inside a transaction that has already begun")
+    session.connection(execution_options={IMMEDIATE: True})
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    # Let SQLAlchemy's "begin" event, not pysqlite, decide how transactions start.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_immediate(conn) else "BEGIN")
+
+
+def sqlite_engine_options(busy_timeout_ms: int) -> dict:
+    """Engine options for a SQLite URL: the busy timeout in the driver's own terms."""
+    return {"connect_args": {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}}

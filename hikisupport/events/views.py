@@ -1,0 +1,28 @@
+"""Resident pages: the list of events and one event's details."""
+
+from flask import Blueprint, abort, render_template
+
+from hikisupport.events import services
+
+bp = Blueprint("events", __name__)
+
+
+@bp.get("/")
+def home():
+    """The front page is the list of events."""
+    return events_list()
+
+
+@bp.get("/events")
+def events_list():
+    """Upcoming lectures and courses with seats left."""
+    return render_template("events/list.html", events=services.upcoming_events())
+
+
+@bp.get("/events/<int:event_id>")
+def event_detail(event_id: int):
+    """One event: its sessions, venue, who may apply, the registration period."""
+    event = services.public_event_or_none(event_id) or abort(404)
+    return render_template(
+        "events/detail.html", event=event, availability=services.event_availability(event)
+    )

@@ -1,0 +1,85 @@
+"""Form building blocks shared by every area: Japanese messages, normalising fields."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from hikisupport.japanese import has_control_characters, normalize_text
+
+INVALID_CHARACTERS = "使用できない文字が含まれています。"
+INVALID_CHOICE = "選択肢の中から選んでください。"
+
+
+class BaseForm(FlaskForm):
+    class Meta:
+        # WTForms' own messages (few reach users: we give ours) in Japanese.
+        locales = ("ja_JP", "ja")
+
+
+class CleanStringField(StringField):
+    """A one-line text field: NFKC, spaces folded and trimmed; control characters refused."""
+
+    def __init__(self, *args, max_length: int = 100, normalizer=normalize_text, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_length = max_length
+        self.normalizer = normalizer
+        self.raw = ""
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0] if valuelist else ""
+        self.data = self.normalizer(self.raw) if self.raw else ""
+
+    def pre_validate(self, form):
+        if has_control_characters(self.raw):
+            raise ValidationError(INVALID_CHARACTERS)
+        if len(self.data) > self.max_length:
+            raise ValidationError(f"{self.max_length}文字以内で入力してください。")
+
+
+class CleanTextAreaField(TextAreaField):
+    """Free text: line breaks kept, other control characters refused, length limited."""
+
+    def __init__(self, *args, max_length: int = 1000, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_length = max_length
+
+    def process_formdata(self, valuelist):
+        self.data = (valuelist[0] if valuelist else "").replace("\r\n", "\n").strip()
+
+    def pre_validate(self, form):
+        if has_control_characters(self.data, allow_newlines=True):
+            raise ValidationError(INVALID_CHARACTERS)
+        if len(self.data) > self.max_length:
+            raise ValidationError(f"{self.max_length}文字以内で入力してください。")
+
+
+def choices_from(labels: dict[str, str]) -> list[SelectChoice]:
+    """WTForms choices from a {code: 日本語 label} mapping."""
+    return [SelectChoice(value, label) for value, label in labels.items()]
+
+
+class JapaneseRadioField(RadioField):
+    """Radio buttons; nothing chosen is left to the `required` validator's own message."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("invalid_choice_message", INVALID_CHOICE)
+        super().__init__(*args, **kwargs)
+
+    def pre_validate(self, form):
+        if self.data is not None:
+            super().pre_validate(form)
+
+
+class CheckboxListField(SelectMultipleField):
+    """Several checkboxes under one name (e.g. accommodations)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("invalid_choice_message", INVALID_CHOICE)
+        super().__init__(*args, **kwargs)

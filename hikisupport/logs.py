@@ -1,0 +1,37 @@
+"""Keep personal tokens out of every log line (access logs, error logs)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask
+
+# /r/<token>… in any logged text (request lines, tracebacks' "Exception on /r/… [GET]").
+_PERSONAL_LINK = re.compile(r"/r/[A-Za-z0-9_-]{16,}")
+REDACTED = "/r/[redacted]"
+
+
+def redact(text: str) -> str:
+    return _PERSONAL_LINK.sub(REDACTED, text)
+
+
+class RedactTokens(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+_FILTER = RedactTokens()
+
+
+def install_redaction(app: Flask) -> None:
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+    if _FILTER not in app.logger.filters:
+        app.logger.addFilter(_FILTER)

@@ -1,0 +1,212 @@
+"""Queue mails in the caller's transaction and deliver them later, each at most once.
+
+A mail is an ``OutboxMessage`` row added to the same session as the change that causes it, so a
+sign-up and its confirmation commit or roll back together, and no request ever waits for SMTP.
+``deliver_due()`` (``flask mail send``) claims a row (pending → sending) in its own committed
+transaction before talking to SMTP and marks it sent afterwards. A row whose outcome is unknown
+(the sender died mid-send) is never sent again automatically: it is marked failed for a person to
+look at, because a duplicate mail is worse than a late one.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_mail import Attachment, Message
+
+from hikisupport.database import begin_write, utcnow
+from hikisupport.extensions import db, mail
+from hikisupport.models import OutboxAttachment, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+# A row left in "sending" longer than this lost its sender mid-delivery.
+STALE_SENDING = timedelta(minutes=15)
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass
+class MailPart:
+    filename: str
+    content_type: str
+    data: bytes
+    disposition: str = "attachment"
+    content_id: str = ""
+
+
+def queue(
+    kind: str,
+    recipient: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    attachments: list[MailPart] | None = None,
+    registration_id: int | None = None,
+) -> OutboxMessage:
+    """Add a mail to the outbox in the current transaction (flushes, never commits)."""
+    message = OutboxMessage(
+        kind=kind,
+        recipient=recipient,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        registration_id=registration_id,
+        status="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
+        attachments=[
+            OutboxAttachment(
+                filename=part.filename,
+                content_type=part.content_type,
+                data=part.data,
+                disposition=part.disposition,
+                content_id=part.content_id,
+            )
+            for part in attachments or []
+        ],
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try after `attempts` failures: 1, 2, 4 … minutes, at most 6 hours."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    stopped_early: bool = False
+
+    def __str__(self) -> str:
+        text = f"sent {self.sent}, failed {self.failed}"
+        if self.stopped_early:
+            text += " (mail server unreachable; the rest stay pending)"
+        return text
+
+
+def to_flask_message(row: OutboxMessage) -> Message:
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    message = Message(
+        subject=row.subject,
+        recipients=[row.recipient],
+        body=row.body_text,
+        html=row.body_html or None,
+        sender=sender,
+        charset="utf-8",
+        attachments=[
+            Attachment(
+                filename=part.filename,
+                content_type=part.content_type,
+                data=part.data,
+                disposition=part.disposition,
+                headers={"Content-ID": f"<{part.content_id}>"} if part.content_id else None,
+            )
+            for part in row.attachments
+        ],
+    )
+    # One Message-ID per outbox row: a duplicate delivery would be visible as such.
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    message.msgId = f"<outbox-{row.id}-{int(row.created_at.timestamp())}@{domain}>"
+    return message
+
+
+def _fail_stale_sending(now: datetime) -> None:
+    begin_write(db.session)
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STALE_SENDING)
+        .values(
+            status="failed",
+            last_error="送信中に処理が中断されたため、二重送信を避けて再送していません。"
+            "届いていない場合は手動で再送してください。",
+        )
+    )
+    db.session.commit()
+
+
+def _claim(message_id: int, now: datetime) -> bool:
+    """pending → sending, committed before SMTP is touched. False if another sender has it."""
+    begin_write(db.session)
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _finish(message_id: int, now: datetime, error: BaseException | None) -> None:
+    begin_write(db.session)
+    row = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    if error is None:
+        row.status, row.sent_at, row.last_error = "sent", now, ""
+    else:
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+            row.status = "failed"
+        else:
+            row.status = "pending"
+            row.next_attempt_at = now + backoff(row.attempts)
+    db.session.commit()
+
+
+def _is_connection_error(error: BaseException) -> bool:
+    """The relay is unreachable or went away (as opposed to refusing one message)."""
+    if isinstance(error, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    # smtplib's own errors subclass OSError; the other OSErrors are socket-level.
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+
+
+def deliver_due(now: datetime | None = None, limit: int = 200) -> DeliveryReport:
+    """Send every pending mail that is due, over one SMTP connection; commit per mail."""
+    now = now or utcnow()
+    report = DeliveryReport()
+    _fail_stale_sending(now)
+    due_ids = db.session.scalars(
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    db.session.commit()
+
+    with ExitStack() as stack:
+        connection = None
+        for message_id in due_ids:
+            if not _claim(message_id, now):
+                continue
+            message = to_flask_message(db.session.get(OutboxMessage, message_id))
+            db.session.commit()  # no transaction stays open while SMTP is talking
+            error: OSError | None = None
+            try:
+                if connection is None:
+                    connection = stack.enter_context(mail.connect())
+                connection.send(message)
+            except OSError as exc:  # every smtplib and socket error, timeouts included
+                error = exc
+            _finish(message_id, now, error)
+            if error is None:
+                report.sent += 1
+                continue
+            report.failed += 1
+            report.errors.append(f"#{message_id}: {type(error).__name__}: {error}")
+            log.warning("mail %s not delivered: %s", message_id, error)
+            if _is_connection_error(error):
+                report.stopped_early = True
+                stack.pop_all()  # the connection is gone; quitting it would raise again
+                break
+    return report

@@ -1,0 +1,1 @@
+"""Public sign-up, the personal page, the waitlist and cancellation."""

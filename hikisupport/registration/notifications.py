@@ -1,0 +1,82 @@
+"""Mails about a registration, queued in the outbox in the caller's transaction."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from hikisupport.mail.outbox import MailPart, queue
+from hikisupport.models import Registration
+from hikisupport.registration.tickets import calendar_ics, ticket_png
+from hikisupport.urls import base_host, external_url
+
+QR_CONTENT_ID = "ticket-qr@hikisupport"
+
+
+def personal_url(registration: Registration) -> str:
+    return external_url("registration.personal_page", token=registration.token)
+
+
+def _queue(kind: str, subject: str, registration: Registration, attachments=()) -> None:
+    context = {
+        "registration": registration,
+        "event": registration.event,
+        "personal_url": personal_url(registration),
+        "qr_cid": QR_CONTENT_ID,
+        "has_qr": any(part.content_id == QR_CONTENT_ID for part in attachments),
+    }
+    queue(
+        kind=kind,
+        recipient=registration.email,
+        subject=subject,
+        body_text=render_template(f"mail/registration/{kind}.txt", **context),
+        body_html=render_template(f"mail/registration/{kind}.html", **context),
+        attachments=list(attachments),
+        registration_id=registration.id,
+    )
+
+
+def _ticket_parts(registration: Registration) -> list[MailPart]:
+    return [
+        MailPart(
+            filename="ticket.png",
+            content_type="image/png",
+            data=ticket_png(registration.ticket),
+            disposition="inline",
+            content_id=QR_CONTENT_ID,
+        ),
+        MailPart(
+            filename="event.ics",
+            content_type="text/calendar; charset=UTF-8; method=PUBLISH",
+            data=calendar_ics(registration, personal_url(registration), base_host()),
+        ),
+    ]
+
+
+def confirmed(registration: Registration) -> None:
+    _queue(
+        "confirmed",
+        f"【参加決定】{registration.event.title}",
+        registration,
+        _ticket_parts(registration),
+    )
+
+
+def waitlisted(registration: Registration) -> None:
+    _queue("waitlisted", f"【キャンセル待ち受付】{registration.event.title}", registration)
+
+
+def promoted(registration: Registration) -> None:
+    _queue(
+        "promoted",
+        f"【参加決定（キャンセル待ちから繰り上げ）】{registration.event.title}",
+        registration,
+        _ticket_parts(registration),
+    )
+
+
+def cancelled(registration: Registration) -> None:
+    _queue("cancelled", f"【キャンセル完了】{registration.event.title}", registration)
+
+
+def link_resent(registration: Registration) -> None:
+    _queue("link", f"【申込内容の確認用リンク】{registration.event.title}", registration)

@@ -1,0 +1,325 @@
+"""The sign-up rule, cancellation and the waitlist: each in one function, used by every caller.
+
+Capacity is protected by locking the event before availability is re-checked: on PostgreSQL a
+``SELECT … FOR UPDATE`` on the event row, on SQLite the database-wide write lock that every
+write transaction takes at ``BEGIN IMMEDIATE`` (see ``database.py``). Two sign-ups for the same
+event therefore run one after the other from the lock onwards, and the second sees the first.
+
+Functions here flush, never commit: the request (or CLI command) commits once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from hikisupport.database import utcnow
+from hikisupport.extensions import db
+from hikisupport.japanese import wareki_datetime
+from hikisupport.models import (
+    ACCOMMODATIONS,
+    RESIDENCIES,
+    Event,
+    Person,
+    Registration,
+    RegistrationStatus,
+)
+from hikisupport.registration import notifications
+from hikisupport.registration.tickets import new_personal_token, new_ticket_code
+
+CONFIRMED = RegistrationStatus.CONFIRMED.value
+WAITLISTED = RegistrationStatus.WAITLISTED.value
+CANCELLED = RegistrationStatus.CANCELLED.value
+
+
+@dataclass
+class Applicant:
+    """What a person gives when signing up, already validated and normalised."""
+
+    family_name: str
+    given_name: str
+    family_name_kana: str
+    given_name_kana: str
+    email: str
+    phone: str
+    residency: str
+    age_group: str
+    accommodations: list[str] = field(default_factory=list)
+    childcare_ages: str = ""
+    needs: str = ""
+
+
+class SignUpRefused(Exception):
+    """The rule says no. `code` is stable (API), `message` is for people (Japanese)."""
+
+    code = "refused"
+    status = 409
+    field: str | None = None
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class RegistrationClosed(SignUpRefused):
+    code = "registration_closed"
+
+
+class EventFull(SignUpRefused):
+    code = "event_full"
+
+
+class NotEligible(SignUpRefused):
+    code = "not_eligible"
+    status = 422
+    field = "residency"
+
+
+@dataclass
+class SignUpResult:
+    registration: Registration
+    # False: the address already had a live registration; nothing new was created.
+    created: bool
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries
+
+
+def lock_event(event_id: int) -> Event:
+    """Load the event holding its lock until the transaction ends (see the module docstring)."""
+    event = db.session.scalar(
+        sa.select(Event)
+        .where(Event.id == event_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if event is None:
+        raise LookupError(event_id)
+    return event
+
+
+def count_confirmed(event_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Registration)
+        .where(Registration.event_id == event_id, Registration.status == CONFIRMED)
+    )
+
+
+def confirmed_counts(event_ids: list[int]) -> dict[int, int]:
+    """Confirmed registrations per event, in one query."""
+    if not event_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Registration.event_id, sa.func.count())
+        .where(Registration.event_id.in_(event_ids), Registration.status == CONFIRMED)
+        .group_by(Registration.event_id)
+    )
+    return {event_id: count for event_id, count in rows}
+
+
+def _last_waitlist_position(event_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.max(Registration.waitlist_position), 0)).where(
+            Registration.event_id == event_id, Registration.status == WAITLISTED
+        )
+    )
+
+
+def registration_period_text(event: Event) -> str:
+    return (
+        f"{wareki_datetime(event.registration_opens_at)}から"
+        f"{wareki_datetime(event.registration_closes_at)}まで"
+    )
+
+
+def is_open_for_registration(event: Event, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (
+        event.status == "published"
+        and event.registration_opens_at <= now < event.registration_closes_at
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The sign-up rule
+
+
+def check_open(event: Event, now: datetime) -> None:
+    if event.status == "cancelled":
+        raise RegistrationClosed("この催しは中止になりました。")
+    if event.status != "published":
+        raise RegistrationClosed("この催しは現在申し込みを受け付けていません。")
+    if not (event.registration_opens_at <= now < event.registration_closes_at):
+        raise RegistrationClosed(
+            "申込受付期間外です。受付期間は" + registration_period_text(event) + "です。"
+        )
+
+
+def check_eligible(event: Event, residency: str) -> None:
+    if residency not in event.eligible_residencies:
+        who = "・".join(event.residency_labels)
+        raise NotEligible(f"この催しの対象は{who}の方です。")
+
+
+def register(
+    event: Event, applicant: Applicant, *, source: str = "web", now: datetime | None = None
+) -> SignUpResult:
+    """Sign a person up: confirmed within capacity, else waitlisted, else refused (満席).
+
+    The same address again creates nothing: the personal link is mailed to that address again
+    (at most once per LINK_RESEND_INTERVAL_SECONDS) and the caller must not reveal the
+    existing registration to whoever is asking.
+    """
+    now = now or utcnow()
+    event = lock_event(event.id)
+    check_open(event, now)
+    check_eligible(event, applicant.residency)
+
+    person = db.session.scalar(sa.select(Person).where(Person.email == applicant.email))
+    if person is None:
+        person = Person(email=applicant.email, created_at=now)
+        db.session.add(person)
+        db.session.flush()
+    registration = db.session.scalar(
+        sa.select(Registration).where(
+            Registration.event_id == event.id, Registration.person_id == person.id
+        )
+    )
+    if registration is not None and registration.status != CANCELLED:
+        resend_personal_link(registration, now)
+        return SignUpResult(registration, created=False)
+
+    if count_confirmed(event.id) < event.capacity:
+        status, position = CONFIRMED, None
+    elif event.waitlist:
+        status, position = WAITLISTED, _last_waitlist_position(event.id) + 1
+    else:
+        raise EventFull("申し訳ありません。満席です。")
+
+    ticket = _unique_ticket_code()
+    if registration is None:
+        registration = Registration(event=event, person=person, created_at=now)
+    # A cancelled registration is taken over as a new one: new link, new ticket, so nothing
+    # of the earlier sign-up can be reached from the new one.
+    registration.token = new_personal_token()
+    registration.ticket = ticket
+    registration.status = status
+    registration.waitlist_position = position
+    registration.confirmed_at = now if status == CONFIRMED else None
+    registration.cancelled_at = None
+    registration.link_resent_at = None
+    registration.source = source
+    registration.consented_at = now
+    _apply_applicant(registration, applicant)
+    db.session.add(registration)
+    db.session.flush()
+
+    if status == CONFIRMED:
+        notifications.confirmed(registration)
+    else:
+        notifications.waitlisted(registration)
+    return SignUpResult(registration, created=True)
+
+
+def _apply_applicant(registration: Registration, applicant: Applicant) -> None:
+    registration.family_name = applicant.family_name
+    registration.given_name = applicant.given_name
+    registration.family_name_kana = applicant.family_name_kana
+    registration.given_name_kana = applicant.given_name_kana
+    registration.phone = applicant.phone
+    registration.residency = applicant.residency
+    registration.age_group = applicant.age_group
+    for code in ACCOMMODATIONS:
+        setattr(registration, f"needs_{code}", code in applicant.accommodations)
+    registration.childcare_ages = applicant.childcare_ages
+    registration.needs = applicant.needs
+
+
+def _unique_ticket_code() -> str:
+    while True:
+        code = new_ticket_code()
+        taken = db.session.scalar(sa.select(Registration.id).where(Registration.ticket == code))
+        if taken is None:
+            return code
+
+
+def resend_personal_link(registration: Registration, now: datetime | None = None) -> bool:
+    """Mail the personal link again unless it was mailed very recently. True if queued."""
+    now = now or utcnow()
+    interval = timedelta(seconds=current_app.config["LINK_RESEND_INTERVAL_SECONDS"])
+    if registration.link_resent_at is not None and now - registration.link_resent_at < interval:
+        return False
+    registration.link_resent_at = now
+    notifications.link_resent(registration)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Cancellation and the waitlist
+
+
+def cancel(registration: Registration, now: datetime | None = None) -> Registration | None:
+    """Cancel a registration; a freed seat goes to the first in line. Returns who was promoted."""
+    now = now or utcnow()
+    event = lock_event(registration.event_id)
+    db.session.refresh(registration)
+    if registration.status == CANCELLED:
+        return None
+    was = registration.status
+    old_position = registration.waitlist_position
+    registration.status = CANCELLED
+    registration.waitlist_position = None
+    registration.cancelled_at = now
+    db.session.flush()
+    notifications.cancelled(registration)
+
+    if was == WAITLISTED:
+        _close_waitlist_gap(event.id, old_position)
+        return None
+    return promote_next(event, now)
+
+
+def _close_waitlist_gap(event_id: int, removed_position: int) -> None:
+    """Everyone behind a removed place moves up one, so positions stay 1…N without gaps."""
+    db.session.execute(
+        sa.update(Registration)
+        .where(
+            Registration.event_id == event_id,
+            Registration.status == WAITLISTED,
+            Registration.waitlist_position > removed_position,
+        )
+        .values(waitlist_position=Registration.waitlist_position - 1)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def promote_next(event: Event, now: datetime | None = None) -> Registration | None:
+    """Fill free seats from the head of the waitlist (caller holds the event lock)."""
+    now = now or utcnow()
+    promoted = None
+    while count_confirmed(event.id) < event.capacity:
+        first = db.session.scalar(
+            sa.select(Registration)
+            .where(Registration.event_id == event.id, Registration.status == WAITLISTED)
+            .order_by(Registration.waitlist_position)
+            .limit(1)
+        )
+        if first is None:
+            break
+        first.status = CONFIRMED
+        first.waitlist_position = None
+        first.confirmed_at = now
+        db.session.flush()
+        _close_waitlist_gap(event.id, 1)
+        notifications.promoted(first)
+        promoted = promoted or first
+    return promoted
+
+
+def residency_label(code: str) -> str:
+    return RESIDENCIES.get(code, code)

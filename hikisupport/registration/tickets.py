@@ -1,0 +1,72 @@
+"""What a resident carries: the QR ticket and the calendar file."""
+
+from __future__ import annotations
+
+import io
+import secrets
+
+import segno
+from icalendar import Calendar
+from icalendar import Event as CalendarEvent
+
+from hikisupport.database import utcnow
+from hikisupport.japanese import JST
+from hikisupport.models import Registration
+
+# No 0/O, 1/I/L, U: a code staff can read out and type on a tablet without confusion.
+TICKET_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+TICKET_LENGTH = 10  # about 49 bits: unguessable enough for a door list, short enough to type
+
+
+def new_ticket_code() -> str:
+    return "".join(secrets.choice(TICKET_ALPHABET) for _ in range(TICKET_LENGTH))
+
+
+def new_personal_token() -> str:
+    """The secret in /r/<token>: 256 bits from the OS's CSPRNG."""
+    return secrets.token_urlsafe(32)
+
+
+def ticket_qr(code: str) -> segno.QRCode:
+    # make_qr, never make(): a short code would otherwise become a Micro QR, which tablet
+    # scanners cannot read.
+    return segno.make_qr(code, error="m")
+
+
+def ticket_svg_data_uri(code: str) -> str:
+    return ticket_qr(code).svg_data_uri(scale=6, border=4, dark="#000", light="#fff")
+
+
+def ticket_png(code: str) -> bytes:
+    buffer = io.BytesIO()
+    ticket_qr(code).save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
+
+
+def calendar_ics(registration: Registration, personal_url: str, host: str) -> bytes:
+    """An iCalendar file with one VEVENT per session, in Asia/Tokyo."""
+    event = registration.event
+    calendar = Calendar()
+    calendar.add("prodid", "-//hikisupport//ひきこもりサポーター//JA")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", event.title)
+    stamp = utcnow()
+    for session in event.sessions:
+        entry = CalendarEvent()
+        entry.add("uid", f"hikisupport-{registration.id}-{session.id}@{host}")
+        entry.add("dtstamp", stamp)
+        entry.add("dtstart", session.starts_at.astimezone(JST))
+        entry.add("dtend", session.ends_at.astimezone(JST))
+        title = (
+            event.title if len(event.sessions) == 1 else f"{event.title}（第{session.number}回）"
+        )
+        entry.add("summary", title)
+        entry.add("location", session.venue)
+        entry.add(
+            "description",
+            f"受付番号: {registration.ticket}\n申込内容の確認・キャンセル: {personal_url}",
+        )
+        calendar.add_component(entry)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()

@@ -1,0 +1,132 @@
+"""Resident pages: sign-up form, personal page (/r/<token>), calendar file, cancellation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+
+from hikisupport.database import utcnow
+from hikisupport.events.services import event_availability, public_event_or_none
+from hikisupport.extensions import db
+from hikisupport.models import Registration
+from hikisupport.registration import services
+from hikisupport.registration.forms import RegistrationForm
+from hikisupport.registration.notifications import personal_url
+from hikisupport.registration.tickets import calendar_ics, ticket_svg_data_uri
+from hikisupport.urls import base_host
+
+bp = Blueprint("registration", __name__)
+
+
+def _event_or_404(event_id: int):
+    return public_event_or_none(event_id) or abort(404)
+
+
+def _registration_or_404(token: str) -> Registration:
+    registration = db.session.scalar(db.select(Registration).filter_by(token=token))
+    return registration or abort(404)
+
+
+def _form_page(event, form, status=200, refusal=None):
+    return (
+        render_template(
+            "registration/form.html",
+            event=event,
+            form=form,
+            availability=event_availability(event),
+            refusal=refusal,
+        ),
+        status,
+    )
+
+
+@bp.get("/events/<int:event_id>/register")
+def register_form(event_id: int):
+    """The sign-up form (or why sign-up is not possible now)."""
+    return _form_page(_event_or_404(event_id), RegistrationForm())
+
+
+@bp.post("/events/<int:event_id>/register")
+def register(event_id: int):
+    """Sign up: 303 to the personal page, or the form again with errors (422)."""
+    event = _event_or_404(event_id)
+    form = RegistrationForm()
+    if not form.validate():
+        return _form_page(event, form, 422)
+    try:
+        result = services.register(event, form.applicant())
+    except services.SignUpRefused as refusal:
+        db.session.rollback()
+        if refusal.field:
+            getattr(form, refusal.field).errors.append(refusal.message)
+            return _form_page(event, form, refusal.status)
+        return _form_page(event, form, refusal.status, refusal=refusal)
+    created, token = result.created, result.registration.token
+    db.session.commit()
+    if not created:
+        return redirect(url_for(".link_sent", event_id=event_id), code=303)
+    return redirect(url_for(".personal_page", token=token), code=303)
+
+
+@bp.get("/events/<int:event_id>/register/sent")
+def link_sent(event_id: int):
+    """Neutral answer to a repeated sign-up: the link went to the address, not to this page."""
+    return render_template("registration/link_sent.html", event=_event_or_404(event_id))
+
+
+@bp.get("/r/<token>")
+def personal_page(token: str):
+    """Status, waitlist position, sessions, QR ticket, calendar file and cancel button."""
+    registration = _registration_or_404(token)
+    return render_template(
+        "registration/personal.html",
+        registration=registration,
+        event=registration.event,
+        qr_data_uri=ticket_svg_data_uri(registration.ticket)
+        if registration.status == services.CONFIRMED
+        else None,
+        can_cancel=_can_cancel(registration),
+    )
+
+
+@bp.get("/r/<token>/calendar.ics")
+def calendar(token: str):
+    """Every session of the event as an iCalendar file (Asia/Tokyo)."""
+    registration = _registration_or_404(token)
+    body = calendar_ics(registration, personal_url(registration), base_host())
+    return (
+        body,
+        200,
+        {
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="event.ics"',
+        },
+    )
+
+
+def _can_cancel(registration: Registration) -> bool:
+    last_end = registration.event.last_ends_at
+    return registration.is_active and (last_end is None or utcnow() < last_end)
+
+
+@bp.get("/r/<token>/cancel")
+def cancel_confirm(token: str):
+    """The confirmation step before cancelling."""
+    registration = _registration_or_404(token)
+    if not _can_cancel(registration):
+        return redirect(url_for(".personal_page", token=token), code=303)
+    return render_template(
+        "registration/cancel.html", registration=registration, event=registration.event
+    )
+
+
+@bp.post("/r/<token>/cancel")
+def cancel(token: str):
+    """Cancel; a freed seat goes to the first on the waitlist automatically."""
+    registration = _registration_or_404(token)
+    if not _can_cancel(registration):
+        flash("この申し込みはキャンセルできません。", "error")
+        return redirect(url_for(".personal_page", token=token), code=303)
+    services.cancel(registration)
+    db.session.commit()
+    flash("キャンセルしました。確認のメールをお送りします。", "success")
+    return redirect(url_for(".personal_page", token=token), code=303)

@@ -1,0 +1,33 @@
+"""Jinja filters and globals: dates in 和暦 and Japan time, labels for codes."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from hikisupport import japanese
+from hikisupport.models import ACCOMMODATIONS, AGE_GROUPS, RESIDENCIES
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        wareki_date=japanese.wareki_date,
+        wareki_datetime=japanese.wareki_datetime,
+        jst=lambda value, fmt="%Y-%m-%d %H:%M": japanese.to_jst(value).strftime(fmt),
+        fiscal_year_label=japanese.fiscal_year_label,
+        phone=japanese.format_phone,
+    )
+    app.jinja_env.globals.update(
+        session_period=japanese.session_period,
+        RESIDENCIES=RESIDENCIES,
+        AGE_GROUPS=AGE_GROUPS,
+        ACCOMMODATIONS=ACCOMMODATIONS,
+    )
+    app.context_processor(_site_context)
+
+
+def _site_context() -> dict:
+    from hikisupport.settings import current_municipality
+
+    municipality = current_municipality()
+    prefix = f"{municipality.name} " if municipality else ""
+    return {"municipality": municipality, "site_name": f"{prefix}ひきこもりサポーター"}

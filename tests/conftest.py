@@ -1,0 +1,361 @@
+"""Fixtures: the app on SQLite and (with TEST_DATABASE_URL) PostgreSQL, a real SMTP server,
+factories for events and sign-ups, and a live server for concurrency tests.
+
+Every test that uses `app` runs once per database backend. Tables are created once per backend
+and emptied after each test, so tests see committed data exactly as production code does.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import socket
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from hikisupport import create_app
+from hikisupport.database import utcnow
+from hikisupport.extensions import db
+from hikisupport.models import Event, Session
+
+BACKENDS = ["sqlite"]
+if os.environ.get("TEST_DATABASE_URL") or os.environ.get("REQUIRE_POSTGRES") == "1":
+    BACKENDS.append("postgresql")
+
+
+STRICT = os.environ.get("REQUIRE_POSTGRES") == "1" or os.environ.get("REQUIRE_BROWSER") == "1"
+_skipped: list[str] = []
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "only_backend(name): run this test on one database backend only"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests about one backend's behaviour are not collected for the other (not skipped)."""
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_backend")
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("database_url")
+        (drop if marker and backend and backend != marker.args[0] else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # In CI (REQUIRE_*=1) nothing may silently skip: a skipped test fails the run.
+    if STRICT and _skipped and session.exitstatus == 0:
+        session.exitstatus = 1
+        print(f"\nFAILED: {len(_skipped)} test(s) skipped under REQUIRE_*=1: {_skipped[:5]}")
+
+
+def _fail_or_skip(reason: str, require_var: str):
+    if os.environ.get(require_var) == "1":
+        pytest.fail(f"{reason} ({require_var}=1)")
+    pytest.skip(reason)
+
+
+# ---------------------------------------------------------------------------------------------
+# Databases
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        _fail_or_skip("TEST_DATABASE_URL is not set", "REQUIRE_POSTGRES")
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        _fail_or_skip(f"PostgreSQL unreachable: {exc}", "REQUIRE_POSTGRES")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def schema(database_url):
+    """Create the tables once per backend (from the models; migrations have their own test)."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        db.drop_all()
+        _drop_alembic_version()
+        db.create_all()
+        yield
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def _drop_alembic_version():
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def empty_all_tables():
+    db.session.remove()
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+# ---------------------------------------------------------------------------------------------
+# Mail: a real SMTP server on a free localhost port
+
+
+class Inbox:
+    def __init__(self):
+        self.envelopes = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.envelopes.append(envelope)
+        return "250 OK"
+
+    def clear(self):
+        with self.lock:
+            self.envelopes.clear()
+
+    def raw_header(self, index: int, name: str) -> str:
+        """A header as sent (still RFC 2047 encoded)."""
+        with self.lock:
+            raw = email.message_from_bytes(self.envelopes[index].content)
+        return raw[name]
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        with self.lock:
+            return [
+                email.message_from_bytes(e.content, policy=email.policy.default)
+                for e in self.envelopes
+            ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server):
+    _, box = smtp_server
+    box.clear()
+    return box
+
+
+# ---------------------------------------------------------------------------------------------
+# The app
+
+
+def app_config(database_url: str, smtp_port: int, **overrides) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def app_overrides() -> dict:
+    """Override in a test module to change the app's configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, schema, smtp_server, app_overrides):
+    port, box = smtp_server
+    box.clear()
+    app = create_app(app_config(database_url, port, **app_overrides))
+    with app.app_context():
+        yield app
+        empty_all_tables()
+        db.engine.dispose()
+
+
+class SeparateClient(FlaskClient):
+    """A test client whose requests run in their own transactions, as real ones do.
+
+    The test's own session commits before each request (so the request sees the test's set-up)
+    and after it (so the test's next read sees what the request committed instead of an older
+    snapshot).
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = SeparateClient
+    return app.test_client()
+
+
+class CliRunner:
+    """Runs a CLI command in its own app context (and so its own database session), as a
+    separate `flask` process would: it cannot see or join the test's open transaction."""
+
+    def __init__(self, app):
+        self.app = app
+        self.runner = app.test_cli_runner()
+
+    def invoke(self, *args, **kwargs):
+        with self.app.app_context():
+            return self.runner.invoke(*args, **kwargs)
+
+
+@pytest.fixture
+def runner(app):
+    return CliRunner(app)
+
+
+# ---------------------------------------------------------------------------------------------
+# Factories
+
+
+@pytest.fixture
+def make_event(app):
+    """Create a published event whose registration is open now, with N sessions ahead."""
+
+    def make(sessions: int = 1, **fields) -> Event:
+        now = utcnow()
+        start = (now + timedelta(days=14)).replace(minute=0, second=0, microsecond=0)
+        defaults = {
+            "kind": "course",
+            "title": "ひきこもりサポーター養成講座",
+            "description": "ひきこもりについて学ぶ講座です。",
+            "capacity": 10,
+            "waitlist": True,
+            "certifies": True,
+            "registration_opens_at": now - timedelta(days=1),
+            "registration_closes_at": start,
+        }
+        event = Event(**{**defaults, **fields})
+        event.sessions = [
+            Session(
+                number=i + 1,
+                starts_at=start + timedelta(days=7 * i),
+                ends_at=start + timedelta(days=7 * i, hours=2),
+                venue="杉並区役所 中棟6階 第4会議室",
+            )
+            for i in range(sessions)
+        ]
+        db.session.add(event)
+        db.session.commit()
+        return event
+
+    return make
+
+
+VALID_FORM = {
+    "family_name": "杉並",
+    "given_name": "花子",
+    "family_name_kana": "スギナミ",
+    "given_name_kana": "ハナコ",
+    "email": "hanako@example.jp",
+    "phone": "03-3312-2111",
+    "residency": "live",
+    "age_group": "50s",
+    "consent": "y",
+}
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "no csrf_token in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def valid_form():
+    return dict(VALID_FORM)
+
+
+@pytest.fixture
+def csrf_token(client, make_event):
+    """A CSRF token valid for `client`'s session, taken from an open event's form."""
+    cache = {}
+
+    def get() -> str:
+        if "token" not in cache:
+            helper = make_event(title="CSRFトークン取得用")
+            page = client.get(f"/events/{helper.id}/register").get_data(as_text=True)
+            cache["token"] = csrf_from(page)
+        return cache["token"]
+
+    return get
+
+
+@pytest.fixture
+def sign_up(client, csrf_token):
+    """Fill in the form like a browser: GET it (CSRF token), POST it. Returns the response.
+
+    When the page shows no form (registration closed), the token comes from another form, as a
+    resident with a stale tab would have one.
+    """
+
+    def post(event_id: int, data: dict | None = None, **fields):
+        form = {**VALID_FORM, **(data or {}), **fields}
+        form = {k: v for k, v in form.items() if v is not None}
+        page = client.get(f"/events/{event_id}/register").get_data(as_text=True)
+        match = CSRF_INPUT.search(page)
+        form["csrf_token"] = match.group(1) if match else csrf_token()
+        return client.post(f"/events/{event_id}/register", data=form)
+
+    return post
+
+
+# ---------------------------------------------------------------------------------------------
+# A live server (threads, real sockets) on the test database
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)

@@ -1,0 +1,153 @@
+"""Mail through the outbox to a real SMTP server (aiosmtpd), parsed as a mail client would."""
+
+from datetime import timedelta
+from email.header import decode_header, make_header
+
+import pytest
+import sqlalchemy as sa
+from icalendar import Calendar
+
+from conftest import free_port
+from hikisupport.database import utcnow
+from hikisupport.extensions import db
+from hikisupport.japanese import JST
+from hikisupport.mail.outbox import backoff, deliver_due
+from hikisupport.models import OutboxMessage, Registration
+
+
+def outbox_rows():
+    db.session.rollback()  # a fresh snapshot: see what other contexts committed
+    return db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+def test_sign_up_queues_mail_and_never_waits_for_smtp(make_event, sign_up, inbox):
+    event = make_event()
+    assert sign_up(event.id).status_code == 303
+    (row,) = outbox_rows()
+    assert (row.kind, row.status, row.attempts) == ("confirmed", "pending", 0)
+    assert inbox.messages() == []  # nothing sent during the request
+
+
+def test_confirmation_mail_arrives_and_parses(make_event, sign_up, inbox, runner, app):
+    event = make_event(title="ひきこもりサポーター養成講座（全2回）", sessions=2)
+    location = sign_up(event.id).headers["Location"]
+    result = runner.invoke(args=["mail", "send"])
+    assert result.exit_code == 0, result.output
+    assert "sent 1" in result.output
+
+    (message,) = inbox.messages()
+    assert message["Subject"] == "【参加決定】ひきこもりサポーター養成講座（全2回）"
+    assert message["To"] == "hanako@example.jp"
+    # RFC 2047 decoding as mail clients do it (adjacent encoded words join without a space;
+    # the stdlib's address parser inserts one, so decode the raw header instead).
+    raw_from = inbox.raw_header(0, "From")
+    assert str(make_header(decode_header(raw_from))).startswith(
+        "杉並区ひきこもりサポーター事務局 <noreply@"
+    )
+    registration = db.session.scalar(sa.select(Registration))
+    personal_url = f"{app.config['BASE_URL']}{location}"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert personal_url in text and personal_url in html
+    assert registration.ticket in text
+    assert "杉並 花子 様" in text
+
+    parts = {part.get_filename(): part for part in message.iter_attachments()}
+    assert set(parts) == {"ticket.png", "event.ics"}
+    assert parts["event.ics"].get_param("method") == "PUBLISH"
+    calendar = Calendar.from_ical(parts["event.ics"].get_content())
+    vevents = calendar.walk("VEVENT")
+    assert len(vevents) == 2
+    for vevent, session in zip(vevents, event.sessions, strict=True):
+        start = vevent.decoded("dtstart")
+        assert start == session.starts_at
+        assert start.tzinfo.key == JST.key
+        assert vevent.decoded("dtend") == session.ends_at
+        assert str(vevent["location"]) == session.venue
+        assert f"第{session.number}回" in str(vevent["summary"])
+
+
+def test_each_mail_kind_has_a_japanese_subject(make_event, sign_up, client, inbox, runner):
+    from conftest import csrf_from
+
+    event = make_event(capacity=1)
+    first = sign_up(event.id, email="a@example.jp").headers["Location"]
+    sign_up(event.id, email="b@example.jp")
+    sign_up(event.id, email="a@example.jp")  # the link, mailed again
+    token = csrf_from(client.get(first + "/cancel").get_data(as_text=True))
+    client.post(first + "/cancel", data={"csrf_token": token})
+    assert runner.invoke(args=["mail", "send"]).exit_code == 0
+
+    subjects = sorted((m["To"], m["Subject"].split("】")[0] + "】") for m in inbox.messages())
+    assert subjects == sorted(
+        [
+            ("a@example.jp", "【参加決定】"),
+            ("b@example.jp", "【キャンセル待ち受付】"),
+            ("a@example.jp", "【申込内容の確認用リンク】"),
+            ("a@example.jp", "【キャンセル完了】"),
+            ("b@example.jp", "【参加決定（キャンセル待ちから繰り上げ）】"),
+        ]
+    )
+
+
+def test_smtp_down_keeps_the_mail_pending_then_delivers_exactly_once(
+    make_event, sign_up, inbox, runner, app, smtp_server
+):
+    live_port, _ = smtp_server
+    app.config["MAIL_PORT"] = free_port()  # nothing listens there
+    event = make_event()
+    assert sign_up(event.id).status_code == 303  # the sign-up does not depend on SMTP
+
+    failed = runner.invoke(args=["mail", "send"])
+    assert failed.exit_code == 1
+    (row,) = outbox_rows()
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "Connection" in row.last_error or "refused" in row.last_error.lower()
+    assert row.next_attempt_at > utcnow()
+
+    app.config["MAIL_PORT"] = live_port
+    # Not due yet: backing off.
+    assert "sent 0" in runner.invoke(args=["mail", "send"]).output
+    assert inbox.messages() == []
+
+    # The back-off has passed.
+    row.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    delivered = runner.invoke(args=["mail", "send"])
+    assert delivered.exit_code == 0 and "sent 1" in delivered.output
+    assert "sent 0" in runner.invoke(args=["mail", "send"]).output
+    (message,) = inbox.messages()
+    assert message["Subject"].startswith("【参加決定】")
+    (row,) = outbox_rows()
+    assert (row.status, row.attempts, row.last_error) == ("sent", 2, "")
+
+
+def test_a_mail_claimed_by_another_sender_is_not_sent_twice(make_event, sign_up, inbox, app):
+    event = make_event()
+    sign_up(event.id)
+    (row,) = outbox_rows()
+    # Another sender claimed it and died mid-send: its outcome is unknown.
+    row.status, row.claimed_at = "sending", utcnow() - timedelta(hours=1)
+    db.session.commit()
+    report = deliver_due()
+    assert report.sent == 0
+    assert inbox.messages() == []
+    (row,) = outbox_rows()
+    assert row.status == "failed"
+    assert "二重送信を避けて" in row.last_error
+
+
+def test_gives_up_after_max_attempts(make_event, sign_up, app):
+    app.config.update(MAIL_PORT=free_port(), MAIL_MAX_ATTEMPTS=2)
+    event = make_event()
+    sign_up(event.id)
+    now = utcnow()
+    deliver_due(now)
+    deliver_due(now + timedelta(hours=1))
+    (row,) = outbox_rows()
+    assert (row.status, row.attempts) == ("failed", 2)
+
+
+@pytest.mark.parametrize(("attempts", "minutes"), [(1, 1), (2, 2), (3, 4), (10, 360)])
+def test_backoff_grows_and_is_capped(attempts, minutes):
+    assert backoff(attempts) == timedelta(minutes=minutes)

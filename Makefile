@@ -18,8 +18,15 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# The Nu HTML Checker (npm vnu-jar, run with the system's Java) for the HTML validity tests.
+VNU := tests/tools/node_modules/vnu-jar/build/dist/vnu.jar
+$(VNU): tests/tools/package.json tests/tools/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the HTML validity tests will be skipped"; fi
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev $(VNU)
 
 db: install
 	$(FLASK) db upgrade

@@ -16,6 +16,7 @@ from hikisupport import cli, errors, security
 from hikisupport.database import sqlite_engine_options
 from hikisupport.extensions import csrf, db, mail, migrate
 from hikisupport.logs import install_redaction
+from hikisupport.routing import CONVERTERS
 from hikisupport.templating import register_template_helpers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,7 @@ def create_app(config: object | dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     _load_config(app, config)
+    app.url_map.converters.update(CONVERTERS)
     _register_extensions(app)
     _register_blueprints(app)
     errors.register(app)
@@ -78,7 +80,9 @@ def _register_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from hikisupport.events.views import bp as events_bp
+    from hikisupport.health import bp as health_bp
     from hikisupport.registration.views import bp as registration_bp
 
     app.register_blueprint(events_bp)
     app.register_blueprint(registration_bp)
+    app.register_blueprint(health_bp)

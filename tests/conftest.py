@@ -359,3 +359,128 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# The demo site in a real browser: Debian's Chromium driven by Playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Overrides pytest-playwright's: Debian's Chromium, never a downloaded browser."""
+    if not os.path.exists(CHROMIUM):
+        _fail_or_skip(f"{CHROMIUM} is not installed (apt-get install chromium)", "REQUIRE_BROWSER")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+class Site:
+    """The demo data on its own SQLite database, served on a free port by a threaded server."""
+
+    def __init__(self, app, url: str):
+        self.app = app
+        self.url = url
+        self.samples: dict[str, list] = {}
+
+    def paths_for(self, rule) -> list[str]:
+        """Concrete paths for a URL rule, from the sample values of each of its arguments."""
+        paths = [rule.rule]
+        for argument in rule.arguments:
+            values = self.samples.get(argument)
+            assert values, f"no sample value for <{argument}> in {rule.rule}: add one in `site`"
+            paths = [
+                re.sub(rf"<(?:[a-z]+:)?{argument}>", str(value), path)
+                for path in paths
+                for value in values
+            ]
+        return paths
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory, smtp_server):
+    from hikisupport.demo import load_demo
+    from hikisupport.models import Registration
+    from hikisupport.registration import services
+    from hikisupport.registration.services import Applicant
+
+    port, _ = smtp_server
+    url = f"sqlite:///{tmp_path_factory.mktemp('site') / 'site.sqlite3'}"
+    app = create_app(app_config(url, port))
+    with app.app_context():
+        db.create_all()
+        load_demo()
+        db.session.commit()
+        events = db.session.scalars(sa.select(Event).order_by(Event.id)).all()
+        # One registration in each state, for the personal pages.
+        full = events[-1]
+        full.capacity = 1
+        tokens = []
+        for i, name in enumerate(["確定", "待ち", "取消"]):
+            applicant = Applicant(
+                family_name="見本",
+                given_name=name,
+                family_name_kana="ミホン",
+                given_name_kana="タロウ",
+                email=f"sample{i}@example.jp",
+                phone="0333122111",
+                residency="live",
+                age_group="40s",
+            )
+            registration = services.register(full, applicant).registration
+            tokens.append(registration.token)
+        db.session.commit()
+        services.cancel(db.session.scalar(sa.select(Registration).filter_by(token=tokens[2])))
+        db.session.commit()
+        event_ids = [e.id for e in events]
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    site = Site(app, f"http://127.0.0.1:{server.server_port}")
+    site.samples = {"event_id": event_ids, "token": tokens}
+    yield site
+    server.shutdown()
+    thread.join(timeout=10)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args, site):
+    """A phone (390×844, touch) in Japanese, pointed at the demo site."""
+    return {
+        **browser_context_args,
+        "base_url": site.url,
+        "locale": "ja-JP",
+        "timezone_id": "Asia/Tokyo",
+        "viewport": PHONE,
+        "has_touch": True,
+        "is_mobile": True,
+    }
+
+
+NON_HTML_ENDPOINTS = {"static", "registration.calendar", "health.healthz"}
+
+
+def html_get_rules(app):
+    """Every GET route that renders a page (walked from the URL map, not a hand-kept list)."""
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods and rule.endpoint not in NON_HTML_ENDPOINTS
+    ]
+
+
+def html_pages(site: Site) -> list[str]:
+    return sorted({path for rule in html_get_rules(site.app) for path in site.paths_for(rule)})

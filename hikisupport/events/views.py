@@ -19,7 +19,7 @@ def events_list():
     return render_template("events/list.html", events=services.upcoming_events())
 
 
-@bp.get("/events/<int:event_id>")
+@bp.get("/events/<id:event_id>")
 def event_detail(event_id: int):
     """One event: its sessions, venue, who may apply, the registration period."""
     event = services.public_event_or_none(event_id) or abort(404)

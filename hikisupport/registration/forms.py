@@ -63,10 +63,16 @@ class RegistrationForm(BaseForm):
     family_name = CleanStringField("姓", [_required("姓")], max_length=30)
     given_name = CleanStringField("名", [_required("名")], max_length=30)
     family_name_kana = CleanStringField(
-        "セイ", [_required("フリガナ（セイ）"), _katakana], max_length=30, normalizer=normalize_kana
+        "フリガナ（セイ）",
+        [_required("フリガナ（セイ）"), _katakana],
+        max_length=30,
+        normalizer=normalize_kana,
     )
     given_name_kana = CleanStringField(
-        "メイ", [_required("フリガナ（メイ）"), _katakana], max_length=30, normalizer=normalize_kana
+        "フリガナ（メイ）",
+        [_required("フリガナ（メイ）"), _katakana],
+        max_length=30,
+        normalizer=normalize_kana,
     )
     email = CleanStringField(
         "メールアドレス",
@@ -78,7 +84,7 @@ class RegistrationForm(BaseForm):
         "電話番号", [_required("電話番号"), _phone], max_length=30, normalizer=normalize_phone
     )
     residency = JapaneseRadioField(
-        "お住まいなど",
+        "在住・在勤・在学",
         choices=choices_from(RESIDENCIES),
         validators=[InputRequired(message="区内在住・在勤・在学のいずれかを選んでください。")],
     )

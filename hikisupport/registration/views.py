@@ -39,13 +39,13 @@ def _form_page(event, form, status=200, refusal=None):
     )
 
 
-@bp.get("/events/<int:event_id>/register")
+@bp.get("/events/<id:event_id>/register")
 def register_form(event_id: int):
     """The sign-up form (or why sign-up is not possible now)."""
     return _form_page(_event_or_404(event_id), RegistrationForm())
 
 
-@bp.post("/events/<int:event_id>/register")
+@bp.post("/events/<id:event_id>/register")
 def register(event_id: int):
     """Sign up: 303 to the personal page, or the form again with errors (422)."""
     event = _event_or_404(event_id)
@@ -67,13 +67,13 @@ def register(event_id: int):
     return redirect(url_for(".personal_page", token=token), code=303)
 
 
-@bp.get("/events/<int:event_id>/register/sent")
+@bp.get("/events/<id:event_id>/register/sent")
 def link_sent(event_id: int):
     """Neutral answer to a repeated sign-up: the link went to the address, not to this page."""
     return render_template("registration/link_sent.html", event=_event_or_404(event_id))
 
 
-@bp.get("/r/<token>")
+@bp.get("/r/<token:token>")
 def personal_page(token: str):
     """Status, waitlist position, sessions, QR ticket, calendar file and cancel button."""
     registration = _registration_or_404(token)
@@ -88,7 +88,7 @@ def personal_page(token: str):
     )
 
 
-@bp.get("/r/<token>/calendar.ics")
+@bp.get("/r/<token:token>/calendar.ics")
 def calendar(token: str):
     """Every session of the event as an iCalendar file (Asia/Tokyo)."""
     registration = _registration_or_404(token)
@@ -108,7 +108,7 @@ def _can_cancel(registration: Registration) -> bool:
     return registration.is_active and (last_end is None or utcnow() < last_end)
 
 
-@bp.get("/r/<token>/cancel")
+@bp.get("/r/<token:token>/cancel")
 def cancel_confirm(token: str):
     """The confirmation step before cancelling."""
     registration = _registration_or_404(token)
@@ -119,7 +119,7 @@ def cancel_confirm(token: str):
     )
 
 
-@bp.post("/r/<token>/cancel")
+@bp.post("/r/<token:token>/cancel")
 def cancel(token: str):
     """Cancel; a freed seat goes to the first on the waitlist automatically."""
     registration = _registration_or_404(token)

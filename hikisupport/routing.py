@@ -1,0 +1,20 @@
+"""URL converters that refuse what could never match, before it reaches the database.
+
+`<id:…>` takes a positive integer that fits PostgreSQL's `integer` (a larger one would make the
+query itself fail), `<token:…>` only the characters and length of a personal token (so a NUL or
+a megabyte of text in a URL is a plain 404).
+"""
+
+from werkzeug.routing import BaseConverter, IntegerConverter
+
+
+class IdConverter(IntegerConverter):
+    def __init__(self, map, **kwargs):
+        super().__init__(map, min=1, max=2**31 - 1, **kwargs)
+
+
+class TokenConverter(BaseConverter):
+    regex = r"[A-Za-z0-9_-]{16,64}"
+
+
+CONVERTERS = {"id": IdConverter, "token": TokenConverter}

@@ -1,0 +1,92 @@
+"""Every page passes the Nu HTML Checker (vnu.jar from npm, run with the system's Java)."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import VALID_FORM, Site, _fail_or_skip, csrf_from, html_pages
+
+VNU_JAR = Path(__file__).parent / "tools/node_modules/vnu-jar/build/dist/vnu.jar"
+
+
+@pytest.fixture(scope="module")
+def rendered(site: Site, tmp_path_factory) -> dict[str, Path]:
+    """Each page's HTML as the server sends it, plus the form with errors and the 404 page."""
+    if not shutil.which("java") or not VNU_JAR.exists():
+        _fail_or_skip(
+            "needs java and `npm ci --prefix tests/tools` (make test does it)", "REQUIRE_BROWSER"
+        )
+    out = tmp_path_factory.mktemp("html")
+    client = site.app.test_client()
+    files = {}
+    for i, path in enumerate(html_pages(site)):
+        response = client.get(path, follow_redirects=True)
+        assert response.status_code == 200, path
+        files[path] = out / f"page{i}.html"
+        files[path].write_bytes(response.data)
+    event_id = site.samples["event_id"][0]
+    form_url = f"/events/{event_id}/register"
+    token = csrf_from(client.get(form_url).get_data(as_text=True))
+    errors = client.post(form_url, data={**VALID_FORM, "phone": "1", "csrf_token": token})
+    assert errors.status_code == 422
+    files["form with errors"] = out / "errors.html"
+    files["form with errors"].write_bytes(errors.data)
+    files["404"] = out / "404.html"
+    files["404"].write_bytes(client.get("/no/such/page").data)
+    return files
+
+
+def test_every_page_is_valid_html(rendered):
+    result = subprocess.run(
+        [
+            "java",
+            "-jar",
+            str(VNU_JAR),
+            "--errors-only",
+            "--stdout",
+            "--format",
+            "json",
+            *map(str, rendered.values()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    by_file = {p.name: path for path, p in rendered.items()}
+    problems = [
+        f"{by_file[re.sub(r'^.*/', '', m['url'])]} line {m.get('lastLine')}: {m['message']}"
+        for m in json.loads(result.stdout)["messages"]
+        if m["type"] == "error"
+    ]
+    assert problems == []
+    assert len(rendered) >= 10
+
+
+def test_the_checker_itself_reports_an_error(rendered, tmp_path):
+    """Guards the guard: a duplicate id must be reported."""
+    broken = tmp_path / "broken.html"
+    broken.write_text(
+        '<!doctype html><html lang="ja"><head><title>x</title></head>'
+        '<body><p id="a">1</p><p id="a">2</p></body></html>',
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [
+            "java",
+            "-jar",
+            str(VNU_JAR),
+            "--errors-only",
+            "--stdout",
+            "--format",
+            "json",
+            str(broken),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert any("Duplicate ID" in m["message"] for m in json.loads(result.stdout)["messages"])

@@ -47,7 +47,7 @@ class Config:
     LINK_RESEND_INTERVAL_SECONDS = _int("LINK_RESEND_INTERVAL_SECONDS", 600)
 
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 30_000)
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
     WTF_CSRF_TIME_LIMIT = None  # a resident may take a long time over the form
     SESSION_COOKIE_HTTPONLY = True
@@ -71,8 +71,9 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    SESSION_COOKIE_SECURE = True
-    REMEMBER_COOKIE_SECURE = True
+    # Cookies only over HTTPS. SESSION_COOKIE_SECURE=0 is for a plain-HTTP benchmark on localhost.
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PREFERRED_URL_SCHEME = "https"
     HSTS = True
 

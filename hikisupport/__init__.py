@@ -63,10 +63,13 @@ def _load_config(app: Flask, config: object | dict | None) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         path = Path(app.instance_path) / "hikisupport.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.update(sqlite_engine_options(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    else:
+        # A server connection can drop (restart, failover, idle timeout): test it on checkout.
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _register_extensions(app: Flask) -> None:

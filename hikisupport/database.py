@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, registry, scoped_session
+from sqlalchemy.orm import DeclarativeBase, Session, registry, scoped_session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -83,17 +83,40 @@ def _wants_immediate(conn) -> bool:
     return has_request_context() and request.method not in _READ_ONLY_METHODS
 
 
+def transaction_info(session) -> dict:
+    """A dict that lives as long as the session's current transaction (e.g. which rows are
+    locked); emptied when the outermost transaction commits or rolls back."""
+    if isinstance(session, scoped_session):
+        session = session()
+    return session.info.setdefault("hikisupport_transaction", {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_info(session, transaction):
+    if transaction.parent is None:
+        session.info.pop("hikisupport_transaction", None)
+
+
+def read_only(session) -> None:
+    """Begin the session's next transaction without the write lock, even in a POST request."""
+    _begin_with(session, immediate=False)
+
+
 def begin_write(session) -> None:
     """Begin the session's next transaction as a write transaction (BEGIN IMMEDIATE on SQLite).
 
     Call it before the transaction's first statement: afterwards the transaction has begun and
     SQLite cannot upgrade it safely.
     """
+    _begin_with(session, immediate=True)
+
+
+def _begin_with(session, immediate: bool) -> None:
     if isinstance(session, scoped_session):
         session = session()
     if session.in_transaction():
-        raise RuntimeError("begin_write() called inside a transaction that has already begun")
-    session.connection(execution_options={IMMEDIATE: True})
+        raise RuntimeError("the transaction has already begun; choose its kind before")
+    session.connection(execution_options={IMMEDIATE: immediate})
 
 
 @event.listens_for(Engine, "connect")

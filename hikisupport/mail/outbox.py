@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,6 +42,21 @@ class MailPart:
     content_id: str = ""
 
 
+# name → function(message) returning the parts to attach when the mail is sent.
+AttachmentBuilder = Callable[[OutboxMessage], list[MailPart]]
+ATTACHMENT_BUILDERS: dict[str, AttachmentBuilder] = {}
+
+
+def attachment_builder(name: str):
+    """Register a function that draws a mail's attachments at send time."""
+
+    def register(function: AttachmentBuilder) -> AttachmentBuilder:
+        ATTACHMENT_BUILDERS[name] = function
+        return function
+
+    return register
+
+
 def queue(
     kind: str,
     recipient: str,
@@ -49,8 +65,11 @@ def queue(
     body_html: str = "",
     attachments: list[MailPart] | None = None,
     registration_id: int | None = None,
+    build_attachments: str = "",
 ) -> OutboxMessage:
     """Add a mail to the outbox in the current transaction (flushes, never commits)."""
+    if build_attachments and build_attachments not in ATTACHMENT_BUILDERS:
+        raise ValueError(f"no attachment builder {build_attachments!r}")
     message = OutboxMessage(
         kind=kind,
         recipient=recipient,
@@ -58,6 +77,7 @@ def queue(
         body_text=body_text,
         body_html=body_html,
         registration_id=registration_id,
+        attachment_builder=build_attachments,
         status="pending",
         attempts=0,
         next_attempt_at=utcnow(),
@@ -96,6 +116,17 @@ class DeliveryReport:
         return text
 
 
+def parts_of(row: OutboxMessage) -> list[MailPart]:
+    """Stored attachments, then those drawn now by the row's builder."""
+    parts = [
+        MailPart(a.filename, a.content_type, a.data, a.disposition, a.content_id)
+        for a in row.attachments
+    ]
+    if row.attachment_builder:
+        parts += ATTACHMENT_BUILDERS[row.attachment_builder](row)
+    return parts
+
+
 def to_flask_message(row: OutboxMessage) -> Message:
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     message = Message(
@@ -113,7 +144,7 @@ def to_flask_message(row: OutboxMessage) -> Message:
                 disposition=part.disposition,
                 headers={"Content-ID": f"<{part.content_id}>"} if part.content_id else None,
             )
-            for part in row.attachments
+            for part in parts_of(row)
         ],
     )
     # One Message-ID per outbox row: a duplicate delivery would be visible as such.

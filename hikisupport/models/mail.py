@@ -27,6 +27,9 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Attachments derived from other data at send time (e.g. "ticket": QR + .ics of the
+    # registration), so a sign-up does not spend its time — and its seat lock — drawing them.
+    attachment_builder: Mapped[str] = mapped_column(sa.String(20), default="")
     registration_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("registrations.id", ondelete="SET NULL"), index=True
     )

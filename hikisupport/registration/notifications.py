@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import render_template
 
-from hikisupport.mail.outbox import MailPart, queue
-from hikisupport.models import Registration
+from hikisupport.extensions import db
+from hikisupport.mail.outbox import MailPart, attachment_builder, queue
+from hikisupport.models import OutboxMessage, Registration
 from hikisupport.registration.tickets import calendar_ics, ticket_png
 from hikisupport.urls import base_host, external_url
 
@@ -16,13 +17,13 @@ def personal_url(registration: Registration) -> str:
     return external_url("registration.personal_page", token=registration.token)
 
 
-def _queue(kind: str, subject: str, registration: Registration, attachments=()) -> None:
+def _queue(kind: str, subject: str, registration: Registration, with_ticket=False) -> None:
     context = {
         "registration": registration,
         "event": registration.event,
         "personal_url": personal_url(registration),
         "qr_cid": QR_CONTENT_ID,
-        "has_qr": any(part.content_id == QR_CONTENT_ID for part in attachments),
+        "has_qr": with_ticket,
     }
     queue(
         kind=kind,
@@ -30,12 +31,19 @@ def _queue(kind: str, subject: str, registration: Registration, attachments=()) 
         subject=subject,
         body_text=render_template(f"mail/registration/{kind}.txt", **context),
         body_html=render_template(f"mail/registration/{kind}.html", **context),
-        attachments=list(attachments),
         registration_id=registration.id,
+        build_attachments="ticket" if with_ticket else "",
     )
 
 
-def _ticket_parts(registration: Registration) -> list[MailPart]:
+@attachment_builder("ticket")
+def ticket_parts(message: OutboxMessage) -> list[MailPart]:
+    """The QR ticket (inline PNG) and the calendar file, drawn when the mail is sent."""
+    registration = (
+        db.session.get(Registration, message.registration_id) if (message.registration_id) else None
+    )
+    if registration is None:
+        return []
     return [
         MailPart(
             filename="ticket.png",
@@ -57,7 +65,7 @@ def confirmed(registration: Registration) -> None:
         "confirmed",
         f"【参加決定】{registration.event.title}",
         registration,
-        _ticket_parts(registration),
+        with_ticket=True,
     )
 
 
@@ -70,7 +78,7 @@ def promoted(registration: Registration) -> None:
         "promoted",
         f"【参加決定（キャンセル待ちから繰り上げ）】{registration.event.title}",
         registration,
-        _ticket_parts(registration),
+        with_ticket=True,
     )
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from hikisupport.database import utcnow
+from hikisupport.database import transaction_info, utcnow
 from hikisupport.extensions import db
 from hikisupport.japanese import wareki_datetime
 from hikisupport.models import (
@@ -89,16 +89,22 @@ class SignUpResult:
 # Queries
 
 
-def lock_event(event_id: int) -> Event:
-    """Load the event holding its lock until the transaction ends (see the module docstring)."""
+def lock_event(event_id: int) -> Event | None:
+    """Load the event holding its lock until the transaction ends (see the module docstring).
+
+    Locking again in the same transaction returns the event without another query.
+    """
+    locked = transaction_info(db.session).setdefault("locked_events", {})
+    if event_id in locked:
+        return locked[event_id]
     event = db.session.scalar(
         sa.select(Event)
         .where(Event.id == event_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if event is None:
-        raise LookupError(event_id)
+    if event is not None:
+        locked[event_id] = event
     return event
 
 
@@ -176,7 +182,7 @@ def register(
     existing registration to whoever is asking.
     """
     now = now or utcnow()
-    event = lock_event(event.id)
+    event = lock_event(event.id)  # a no-op if the caller locked it already
     check_open(event, now)
     check_eligible(event, applicant.residency)
 
@@ -267,7 +273,7 @@ def cancel(registration: Registration, now: datetime | None = None) -> Registrat
     """Cancel a registration; a freed seat goes to the first in line. Returns who was promoted."""
     now = now or utcnow()
     event = lock_event(registration.event_id)
-    db.session.refresh(registration)
+    db.session.refresh(registration)  # its state as of the lock, not as first read
     if registration.status == CANCELLED:
         return None
     was = registration.status

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from sqlalchemy.orm import joinedload
 
-from hikisupport.database import utcnow
+from hikisupport.database import read_only, utcnow
 from hikisupport.events.services import event_availability, public_event_or_none
 from hikisupport.extensions import db
-from hikisupport.models import Registration
+from hikisupport.models import Event, Registration
 from hikisupport.registration import services
 from hikisupport.registration.forms import RegistrationForm
 from hikisupport.registration.notifications import personal_url
@@ -22,7 +23,11 @@ def _event_or_404(event_id: int):
 
 
 def _registration_or_404(token: str) -> Registration:
-    registration = db.session.scalar(db.select(Registration).filter_by(token=token))
+    registration = db.session.scalar(
+        db.select(Registration)
+        .filter_by(token=token)
+        .options(joinedload(Registration.event).selectinload(Event.sessions))
+    )
     return registration or abort(404)
 
 
@@ -48,10 +53,14 @@ def register_form(event_id: int):
 @bp.post("/events/<id:event_id>/register")
 def register(event_id: int):
     """Sign up: 303 to the personal page, or the form again with errors (422)."""
-    event = _event_or_404(event_id)
     form = RegistrationForm()
-    if not form.validate():
-        return _form_page(event, form, 422)
+    if not form.validate():  # before any database work: a wrong form takes no write lock
+        read_only(db.session)
+        return _form_page(_event_or_404(event_id), form, 422)
+    # The event is locked from the first read: capacity is checked under that lock.
+    event = services.lock_event(event_id)
+    if event is None or event.status == "draft":
+        abort(404)
     try:
         result = services.register(event, form.applicant())
     except services.SignUpRefused as refusal:

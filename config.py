@@ -26,6 +26,7 @@ def _int(name: str, default: int) -> int:
 
 
 class Config:
+    ENV_NAME = "development"
     # SQLALCHEMY_DATABASE_URI of None means "the SQLite file in the instance folder";
     # create_app fills it in because only the app knows where its instance folder is.
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
@@ -46,6 +47,9 @@ class Config:
     # Same e-mail signs up again: the personal link is mailed again at most this often.
     LINK_RESEND_INTERVAL_SECONDS = _int("LINK_RESEND_INTERVAL_SECONDS", 600)
 
+    # How many reverse proxies in front set X-Forwarded-For/-Proto (0: none, trust nothing).
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
+
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 30_000)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
@@ -57,10 +61,11 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    DEBUG = False
+    ENV_NAME = "development"
 
 
 class TestingConfig(Config):
+    ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret"  # noqa: S105 - fixed on purpose for reproducible tests
     BASE_URL = "http://testserver.invalid"
@@ -71,6 +76,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    ENV_NAME = "production"
     # Cookies only over HTTPS. SESSION_COOKIE_SECURE=0 is for a plain-HTTP benchmark on localhost.
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -97,9 +97,12 @@ def prepare(database_url: str, env: dict, seats: int) -> int:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
+        from hikisupport.staff.services import get_or_create_organization
+
         now = utcnow()
         start = (now + timedelta(days=30)).replace(minute=0, second=0, microsecond=0)
         event = Event(
+            organization=get_or_create_organization("杉並区", kind="ward"),
             kind="course",
             title="ひきこもりサポーター養成講座（ベンチマーク）",
             description="負荷試験用",

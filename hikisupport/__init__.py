@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
 from hikisupport import cli, errors, security
@@ -17,6 +18,7 @@ from hikisupport.database import sqlite_engine_options
 from hikisupport.extensions import csrf, db, mail, migrate
 from hikisupport.logs import install_redaction
 from hikisupport.routing import CONVERTERS
+from hikisupport.staff import auth as staff_auth
 from hikisupport.templating import register_template_helpers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -79,13 +81,32 @@ def _register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     mail.init_app(app)
+    staff_auth.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind the ward's reverse proxy: the client's address (for the audit log) and the
+        # scheme come from its X-Forwarded-* headers.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _register_blueprints(app: Flask) -> None:
+    from hikisupport.api.views import bp as api_bp
+    from hikisupport.events.staff_views import bp as staff_events_bp
     from hikisupport.events.views import bp as events_bp
     from hikisupport.health import bp as health_bp
+    from hikisupport.mail.views import bp as staff_mail_bp
+    from hikisupport.registration.staff_views import bp as staff_registrations_bp
     from hikisupport.registration.views import bp as registration_bp
+    from hikisupport.staff.views import bp as staff_bp
 
-    app.register_blueprint(events_bp)
-    app.register_blueprint(registration_bp)
-    app.register_blueprint(health_bp)
+    for blueprint in (
+        events_bp,
+        registration_bp,
+        health_bp,
+        staff_bp,
+        staff_events_bp,
+        staff_registrations_bp,
+        staff_mail_bp,
+        api_bp,
+    ):
+        app.register_blueprint(blueprint)

@@ -14,6 +14,17 @@ from hikisupport.database import utcnow
 from hikisupport.extensions import db
 from hikisupport.japanese import JST, jst_datetime
 from hikisupport.models import Event, IndicatorTarget, Municipality, Session
+from hikisupport.staff.services import create_staff, get_or_create_organization
+
+WARD = "杉並区 保健福祉部 くらしのサポートステーション"
+NPO = "NPO法人 すぎなみ居場所ネット（委託先）"
+# (e-mail, password, role, organization): printed by `flask demo load`; never for production.
+DEMO_STAFF = [
+    ("admin@example.jp", "demo-admin-2026", "admin", None),
+    ("ward@example.jp", "demo-ward-2026", "organizer", WARD),
+    ("npo@example.jp", "demo-npo-2026!", "organizer", NPO),
+    ("policy@example.jp", "demo-policy-2026", "policy", None),
+]
 
 VENUE_HALL = "杉並区役所 中棟6階 第4会議室"
 VENUE_HALL_ACCESS = (
@@ -67,6 +78,11 @@ def load_demo() -> bool:
             IndicatorTarget(fiscal_year=2030, target=360),
         ]
     )
+    ward = get_or_create_organization(WARD, kind="ward")
+    npo = get_or_create_organization(NPO, kind="npo")
+    for email, password, role, organization in DEMO_STAFF:
+        org = {WARD: ward, NPO: npo}.get(organization)
+        create_staff(email, role, password, org, name=f"デモ {role}")
 
     now = utcnow()
     today = now.astimezone(JST).date()
@@ -77,6 +93,7 @@ def load_demo() -> bool:
         three.append(_saturday_on_or_after(three[-1] + timedelta(days=7)))
 
     lecture = Event(
+        organization=ward,
         kind="lecture",
         title="ひきこもりを知る講演会「家族が元気になることから始めよう」",
         description=(
@@ -97,6 +114,7 @@ def load_demo() -> bool:
         sessions=[_session(1, lecture_day, (14, 0), (16, 0), VENUE_HALL, VENUE_HALL_ACCESS)],
     )
     one_day = Event(
+        organization=ward,
         kind="course",
         title="ひきこもりサポーター養成講座（1日コース）",
         description=(
@@ -116,6 +134,7 @@ def load_demo() -> bool:
         sessions=[_session(1, course_day, (13, 30), (16, 30), VENUE_CENTER, VENUE_CENTER_ACCESS)],
     )
     three_part = Event(
+        organization=npo,
         kind="course",
         title="ひきこもりサポーター養成講座（全3回）",
         description=(

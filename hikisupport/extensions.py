@@ -1,6 +1,7 @@
 """Unbound extension objects, imported by every area without import cycles."""
 
 from flask import globals as flask_globals
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -24,3 +25,4 @@ db = SQLAlchemy(model_class=Base, session_options={"scopefunc": _session_scope})
 migrate = Migrate()
 csrf = CSRFProtect()
 mail = Mail()
+login_manager = LoginManager()

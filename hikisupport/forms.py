@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
+from datetime import UTC, datetime
+
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from hikisupport.japanese import has_control_characters, normalize_text
+from hikisupport.japanese import JST, has_control_characters, normalize_text
 
 INVALID_CHARACTERS = "使用できない文字が含まれています。"
 INVALID_CHOICE = "選択肢の中から選んでください。"
@@ -83,3 +86,33 @@ class CheckboxListField(SelectMultipleField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("invalid_choice_message", INVALID_CHOICE)
         super().__init__(*args, **kwargs)
+
+
+class JapanDateTimeField(StringField):
+    """`<input type="datetime-local">`, read as Japan time and kept as UTC."""
+
+    input_type = "datetime-local"
+    FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.raw = ""
+
+    def process_formdata(self, valuelist):
+        self.raw = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not self.raw:
+            return
+        for fmt in self.FORMATS:
+            try:
+                local = datetime.strptime(unicodedata.normalize("NFKC", self.raw), fmt)
+            except ValueError:
+                continue
+            self.data = local.replace(tzinfo=JST).astimezone(UTC)
+            return
+        raise ValueError("日時の形式が正しくありません（例：2026-12-12T14:00）。")
+
+    def _value(self):
+        if self.data is None:
+            return getattr(self, "raw", "") or ""
+        return self.data.astimezone(JST).strftime("%Y-%m-%dT%H:%M")

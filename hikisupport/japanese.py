@@ -106,6 +106,12 @@ def normalize_text(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
 
 
+def normalize_line(text: str) -> str:
+    """One line of prose as written (全角 brackets and numbers kept), whitespace trimmed and
+    runs of it folded; for titles and places, where NFKC would change the typography."""
+    return _SPACES.sub(" ", text).strip()
+
+
 def hiragana_to_katakana(text: str) -> str:
     return "".join(chr(ord(ch) + 0x60) if "ぁ" <= ch <= "ゖ" or ch in "ゝゞ" else ch for ch in text)
 

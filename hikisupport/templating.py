@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from hikisupport import japanese
+from hikisupport.database import utcnow
 from hikisupport.models import ACCOMMODATIONS, AGE_GROUPS, RESIDENCIES
 
 
@@ -22,6 +23,8 @@ def register_template_helpers(app: Flask) -> None:
         AGE_GROUPS=AGE_GROUPS,
         ACCOMMODATIONS=ACCOMMODATIONS,
     )
+    app.jinja_env.globals["form_errors"] = form_errors
+    app.jinja_env.globals["now_utc"] = utcnow
     app.context_processor(_site_context)
 
 
@@ -31,3 +34,23 @@ def _site_context() -> dict:
     municipality = current_municipality()
     prefix = f"{municipality.name} " if municipality else ""
     return {"municipality": municipality, "site_name": f"{prefix}ひきこもりサポーター"}
+
+
+def form_errors(form) -> list[tuple[str, str, str]]:
+    """(field id, label, first message) for every field with an error, sub-forms included."""
+    found = []
+    for field in form:
+        if field.type == "CSRFTokenField":
+            continue
+        if field.type == "FieldList":
+            for entry in field:
+                found += form_errors(entry.form) if hasattr(entry, "form") else []
+            messages = [e for e in field.errors if isinstance(e, str)]
+            if messages:
+                first = next(iter(field), None)
+                target = next(iter(first.form), None).id if first is not None else field.id
+                found.append((target, field.label.text, messages[0]))
+            continue
+        if field.errors:
+            found.append((field.id, field.label.text, field.errors[0]))
+    return found

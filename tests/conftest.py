@@ -13,11 +13,13 @@ import os
 import re
 import socket
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from flask import globals as flask_globals
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
@@ -25,6 +27,7 @@ from hikisupport import create_app
 from hikisupport.database import utcnow
 from hikisupport.extensions import db
 from hikisupport.models import Event, Session
+from hikisupport.models.audit import APPEND_ONLY_DDL
 
 BACKENDS = ["sqlite"]
 if os.environ.get("TEST_DATABASE_URL") or os.environ.get("REQUIRE_POSTGRES") == "1":
@@ -119,8 +122,13 @@ def empty_all_tables():
             names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
+            # The audit log's triggers refuse DELETE: lift them for the clean-up only.
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_log_no_update")
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_log_no_delete")
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+            for statement in APPEND_ONLY_DDL["sqlite"]:
+                conn.exec_driver_sql(statement)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,6 +211,7 @@ def app(database_url, schema, smtp_server, app_overrides):
     port, box = smtp_server
     box.clear()
     app = create_app(app_config(database_url, port, **app_overrides))
+    app.test_client_class = SeparateClient
     with app.app_context():
         yield app
         empty_all_tables()
@@ -210,24 +219,28 @@ def app(database_url, schema, smtp_server, app_overrides):
 
 
 class SeparateClient(FlaskClient):
-    """A test client whose requests run in their own transactions, as real ones do.
+    """A test client whose requests run as real ones do: each in its own app context and
+    its own transaction.
 
-    The test's own session commits before each request (so the request sees the test's set-up)
-    and after it (so the test's next read sees what the request committed instead of an older
-    snapshot).
+    Flask would run a request inside the app context the test pushed, sharing `g` (where
+    Flask-Login keeps the signed-in user and Flask-WTF the CSRF token) across requests and
+    clients. The test's context is hidden while the request runs, so the request pushes its own.
+    The test's session commits before each request (so the request sees the test's set-up) and
+    after it (so the test's next read sees what the request committed, not an older snapshot).
     """
 
     def open(self, *args, **kwargs):
         db.session.commit()
+        hidden = flask_globals._cv_app.set(None)
         try:
             return super().open(*args, **kwargs)
         finally:
+            flask_globals._cv_app.reset(hidden)
             db.session.commit()
 
 
 @pytest.fixture
 def client(app):
-    app.test_client_class = SeparateClient
     return app.test_client()
 
 
@@ -240,8 +253,12 @@ class CliRunner:
         self.runner = app.test_cli_runner()
 
     def invoke(self, *args, **kwargs):
-        with self.app.app_context():
-            return self.runner.invoke(*args, **kwargs)
+        db.session.commit()  # like SeparateClient: set-up visible, results visible after
+        try:
+            with self.app.app_context():
+                return self.runner.invoke(*args, **kwargs)
+        finally:
+            db.session.commit()
 
 
 @pytest.fixture
@@ -258,6 +275,10 @@ def make_event(app):
     """Create a published event whose registration is open now, with N sessions ahead."""
 
     def make(sessions: int = 1, **fields) -> Event:
+        from hikisupport.staff.services import get_or_create_organization
+
+        if "organization" not in fields and "organization_id" not in fields:
+            fields["organization"] = get_or_create_organization("杉並区", kind="ward")
         now = utcnow()
         start = (now + timedelta(days=14)).replace(minute=0, second=0, microsecond=0)
         defaults = {
@@ -443,12 +464,28 @@ def site(tmp_path_factory, smtp_server):
         services.cancel(db.session.scalar(sa.select(Registration).filter_by(token=tokens[2])))
         db.session.commit()
         event_ids = [e.id for e in events]
+        from hikisupport.models import ApiToken, OutboxMessage, StaffUser
+        from hikisupport.staff.services import issue_token
+
+        issue_token(db.session.scalar(sa.select(StaffUser).filter_by(role="organizer")))
+        db.session.commit()
+        samples = {
+            "event_id": event_ids,
+            "token": tokens,
+            "session_id": [s.id for e in events for s in e.sessions][:2],
+            "registration_id": [
+                db.session.scalar(sa.select(Registration.id).filter_by(token=tokens[1]))
+            ],
+            "staff_id": [db.session.scalar(sa.select(StaffUser.id).filter_by(role="policy"))],
+            "token_id": [db.session.scalar(sa.select(ApiToken.id))],
+            "message_id": [db.session.scalar(sa.select(OutboxMessage.id))],
+        }
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     site = Site(app, f"http://127.0.0.1:{server.server_port}")
-    site.samples = {"event_id": event_ids, "token": tokens}
+    site.samples = samples
     yield site
     server.shutdown()
     thread.join(timeout=10)
@@ -470,17 +507,120 @@ def browser_context_args(browser_context_args, site):
     }
 
 
-NON_HTML_ENDPOINTS = {"static", "registration.calendar", "health.healthz"}
+NON_HTML_ENDPOINTS = {
+    "static",
+    "registration.calendar",
+    "health.healthz",
+    "staff_registrations.export_csv",
+    "staff_registrations.export_xlsx",
+}
+# Routes checked as routes (role matrix, headers) but not as pages to look at.
+NOT_A_PAGE = {"staff.logout", "staff.home"}  # home redirects to the events page
+DEMO_ADMIN = ("admin@example.jp", "demo-admin-2026")
 
 
-def html_get_rules(app):
-    """Every GET route that renders a page (walked from the URL map, not a hand-kept list)."""
+def is_staff_rule(app, rule) -> bool:
+    access = getattr(app.view_functions[rule.endpoint], "access", None)
+    return access is not None and not access.public
+
+
+def html_get_rules(app, staff: bool = False):
+    """Every GET route that renders a page (walked from the URL map, not a hand-kept list):
+    the resident pages, or (staff=True) the pages behind the staff login."""
     return [
         rule
         for rule in app.url_map.iter_rules()
-        if "GET" in rule.methods and rule.endpoint not in NON_HTML_ENDPOINTS
+        if "GET" in rule.methods
+        and rule.endpoint not in NON_HTML_ENDPOINTS | NOT_A_PAGE
+        and not rule.endpoint.startswith("api.")
+        and is_staff_rule(app, rule) == staff
     ]
 
 
-def html_pages(site: Site) -> list[str]:
-    return sorted({path for rule in html_get_rules(site.app) for path in site.paths_for(rule)})
+def html_pages(site: Site, staff: bool = False) -> list[str]:
+    rules = html_get_rules(site.app, staff)
+    return sorted({path for rule in rules for path in site.paths_for(rule)})
+
+
+def staff_client(app, email: str, password: str):
+    """A test client signed in through the login form."""
+    client = app.test_client()
+    page = client.get("/staff/login").get_data(as_text=True)
+    response = client.post(
+        "/staff/login", data={"email": email, "password": password, "csrf_token": csrf_from(page)}
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)[-500:]
+    return client
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff
+
+
+@dataclass
+class StaffWorld:
+    """Two organizations, one of each role, an event of the ward with people on it."""
+
+    ward: object
+    npo: object
+    admin: object
+    organizer: object  # of the ward
+    other_organizer: object  # of the NPO
+    policy: object
+    event: object
+    registrations: list
+
+
+@pytest.fixture
+def staff_world(app, make_event, sign_up):
+    from hikisupport.models import Registration, StaffUser
+    from hikisupport.staff.services import get_or_create_organization
+
+    ward = get_or_create_organization("杉並区", kind="ward")
+    npo = get_or_create_organization("NPO法人 すぎなみ居場所ネット")
+
+    def staff(email, role, org=None):
+        # Not through create_staff: a real password hash costs ~50 ms, and these never log in
+        # with a password (see `login_as`).
+        member = StaffUser(email=email, role=role, organization=org, password_hash="!")
+        db.session.add(member)
+        return member
+
+    world = StaffWorld(
+        ward=ward,
+        npo=npo,
+        admin=staff("admin@example.jp", "admin"),
+        organizer=staff("ward@example.jp", "organizer", ward),
+        other_organizer=staff("npo@example.jp", "organizer", npo),
+        policy=staff("policy@example.jp", "policy"),
+        event=None,
+        registrations=[],
+    )
+    db.session.commit()
+    world.event = make_event(capacity=1, organization=ward, sessions=2)
+    for i in range(3):
+        sign_up(world.event.id, email=f"person{i}@example.jp", given_name=f"花子{i}")
+    world.registrations = db.session.scalars(
+        sa.select(Registration).order_by(Registration.id)
+    ).all()
+    return world
+
+
+@pytest.fixture
+def login_as(app):
+    """A test client whose session is signed in as `staff` (the login form has its own tests)."""
+
+    def client_for(staff):
+        client = app.test_client()
+        client.get("/staff/login")  # a session with a CSRF token
+        with client.session_transaction() as session:
+            session["_user_id"] = str(staff.id)
+            session["_fresh"] = True
+        return client
+
+    return client_for
+
+
+def csrf_of(client) -> str:
+    """The CSRF token of a client's session (what its forms carry)."""
+    return csrf_from(client.get("/staff/login").get_data(as_text=True))

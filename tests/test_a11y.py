@@ -10,7 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from conftest import Site, html_pages
+from conftest import DEMO_ADMIN, Site, html_pages
 
 WCAG21AA = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
@@ -26,6 +26,32 @@ def pages(site: Site) -> list[str]:
     return found
 
 
+@pytest.fixture(scope="module")
+def staff_pages(site: Site) -> list[str]:
+    found = html_pages(site, staff=True)
+    assert len(found) >= 12, found
+    return found
+
+
+@pytest.fixture
+def admin_page(browser, site: Site):
+    """An office PC (1280 px) signed in as the demo admin through the login form."""
+    context = browser.new_context(
+        base_url=site.url,
+        locale="ja-JP",
+        timezone_id="Asia/Tokyo",
+        viewport={"width": 1280, "height": 900},
+    )
+    page = context.new_page()
+    page.goto("/staff/login")
+    page.get_by_label(re.compile("^メールアドレス")).fill(DEMO_ADMIN[0])
+    page.get_by_label(re.compile("^パスワード")).fill(DEMO_ADMIN[1])
+    page.get_by_role("button", name="ログイン").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("催しの一覧")
+    yield page
+    context.close()
+
+
 def check(page: Page):
     results = axe.run(page, options=WCAG21AA)
     assert results.violations_count == 0, results.generate_report()
@@ -35,6 +61,32 @@ def test_every_page_has_no_axe_violations(page: Page, pages):
     for path in pages:
         page.goto(path)
         check(page)
+
+
+def test_every_staff_page_has_no_axe_violations(admin_page: Page, staff_pages):
+    for path in staff_pages:
+        response = admin_page.goto(path)
+        assert response.status == 200, path
+        check(admin_page)
+
+
+def test_staff_pages_reflow_at_200_percent(admin_page: Page, staff_pages):
+    admin_page.set_viewport_size({"width": 640, "height": 800})
+    for path in staff_pages:
+        admin_page.goto(path)
+        overflow = admin_page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
+
+
+def test_staff_pages_have_meaningful_titles(admin_page: Page, staff_pages):
+    for path in staff_pages:
+        admin_page.goto(path)
+        title = admin_page.title()
+        heading = admin_page.get_by_role("heading", level=1)
+        expect(heading).to_have_count(1)
+        assert heading.inner_text().strip() in title.split(" | ")[0], (path, title)
 
 
 def test_form_with_errors_has_no_axe_violations(page: Page, site: Site):

@@ -15,10 +15,12 @@ def make_site_event(site: Site, title: str, capacity: int) -> int:
     """A fresh course on the live site, so journeys do not disturb each other."""
     from hikisupport.database import utcnow
     from hikisupport.japanese import jst_datetime
+    from hikisupport.staff.services import get_or_create_organization
 
     with site.app.app_context():
         now = utcnow()
         event = Event(
+            organization=get_or_create_organization("杉並区", kind="ward"),
             kind="course",
             title=title,
             description="ブラウザテスト用の講座です。",

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import VALID_FORM, Site, _fail_or_skip, csrf_from, html_pages
+from conftest import (
+    DEMO_ADMIN,
+    VALID_FORM,
+    Site,
+    _fail_or_skip,
+    csrf_from,
+    html_pages,
+    staff_client,
+)
 
 VNU_JAR = Path(__file__).parent / "tools/node_modules/vnu-jar/build/dist/vnu.jar"
 
@@ -37,6 +45,24 @@ def rendered(site: Site, tmp_path_factory) -> dict[str, Path]:
     files["form with errors"].write_bytes(errors.data)
     files["404"] = out / "404.html"
     files["404"].write_bytes(client.get("/no/such/page").data)
+    admin = staff_client(site.app, *DEMO_ADMIN)
+    for i, path in enumerate(html_pages(site, staff=True)):
+        response = admin.get(path)
+        assert response.status_code == 200, path
+        files[path] = out / f"staff{i}.html"
+        files[path].write_bytes(response.data)
+    login_errors = site.app.test_client()
+    token = csrf_from(login_errors.get("/staff/login").get_data(as_text=True))
+    failed = login_errors.post(
+        "/staff/login", data={"email": "x@example.jp", "password": "x", "csrf_token": token}
+    )
+    files["login failed"] = out / "login_failed.html"
+    files["login failed"].write_bytes(failed.data)
+    token = csrf_from(admin.get("/staff/events/new").get_data(as_text=True))
+    invalid = admin.post("/staff/events/new", data={"csrf_token": token, "title": ""})
+    assert invalid.status_code == 422
+    files["event form with errors"] = out / "event_errors.html"
+    files["event form with errors"].write_bytes(invalid.data)
     return files
 
 

@@ -25,6 +25,7 @@ RESIDENCIES = {
 }
 
 ADMISSIONS = {"first_come": "先着順", "lottery": "抽選"}
+EVENT_STATUSES = {"draft": "下書き（非公開）", "published": "公開中", "cancelled": "中止"}
 
 
 class Event(db.Model):
@@ -32,9 +33,12 @@ class Event(db.Model):
     __table_args__ = (
         sa.CheckConstraint("capacity >= 0", name="capacity_not_negative"),
         sa.CheckConstraint("kind IN ('lecture', 'course', 'followup')", name="kind_known"),
+        sa.CheckConstraint("admission IN ('first_come', 'lottery')", name="admission_known"),
+        sa.CheckConstraint("status IN ('draft', 'published', 'cancelled')", name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(10))
     title: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text, default="")
@@ -52,9 +56,13 @@ class Event(db.Model):
     registration_opens_at: Mapped[datetime]
     registration_closes_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(sa.String(10), default="published")
+    cancelled_at: Mapped[datetime | None]
+    # Text added to the reminder mail the day before each session (持ち物, 会場の注意 …).
+    reminder_text: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    organization: Mapped[Organization] = relationship()  # noqa: F821
     sessions: Mapped[list[Session]] = relationship(
         back_populates="event", order_by="Session.number", cascade="all, delete-orphan"
     )
@@ -62,6 +70,14 @@ class Event(db.Model):
     @property
     def kind_label(self) -> str:
         return EVENT_KINDS[self.kind]
+
+    @property
+    def status_label(self) -> str:
+        return EVENT_STATUSES.get(self.status, self.status)
+
+    @property
+    def is_lottery(self) -> bool:
+        return self.admission == "lottery"
 
     @property
     def admission_label(self) -> str:

@@ -32,8 +32,9 @@ class Person(db.Model):
     __tablename__ = "persons"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Normalised (NFKC, trimmed, lower case).
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    # Normalised (NFKC, trimmed, lower case). None for someone staff entered without one
+    # (a phone or postcard sign-up): such a person gets no mail and is never matched.
+    email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     registrations: Mapped[list[Registration]] = relationship(back_populates="person")  # noqa: F821

@@ -21,9 +21,21 @@ ACCOMMODATIONS = {
 }
 
 
+# How a registration reached us (申込経路).
+SOURCES = {
+    "web": "ウェブ",
+    "phone": "電話",
+    "postcard": "往復はがき",
+    "counter": "窓口",
+    "walk_in": "当日参加",
+}
+
+
 class RegistrationStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
+    # A lottery application before the draw (抽選待ち).
+    APPLIED = "applied"
     CANCELLED = "cancelled"
 
     @property
@@ -31,6 +43,7 @@ class RegistrationStatus(enum.StrEnum):
         return {
             "confirmed": "参加確定",
             "waitlisted": "キャンセル待ち",
+            "applied": "抽選待ち",
             "cancelled": "キャンセル済み",
         }[self.value]
 
@@ -43,6 +56,9 @@ class Registration(db.Model):
         sa.CheckConstraint(
             "(status = 'waitlisted') = (waitlist_position IS NOT NULL)",
             name="position_iff_waitlisted",
+        ),
+        sa.CheckConstraint(
+            "status IN ('confirmed', 'waitlisted', 'applied', 'cancelled')", name="status_known"
         ),
     )
 
@@ -71,8 +87,10 @@ class Registration(db.Model):
     needs_other: Mapped[bool] = mapped_column(default=False)
     childcare_ages: Mapped[str] = mapped_column(sa.String(100), default="")
     needs: Mapped[str] = mapped_column(sa.Text, default="")
-    # web (the resident), phone / postcard / walk_in (entered by staff)
+    # web (the resident), phone / postcard / counter / walk_in (entered by staff)
     source: Mapped[str] = mapped_column(sa.String(10), default="web")
+    # Why it was cancelled when not by the person (event cancelled, staff on their behalf).
+    cancel_reason: Mapped[str] = mapped_column(sa.String(200), default="")
     consented_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -93,7 +111,7 @@ class Registration(db.Model):
 
     @property
     def email(self) -> str:
-        return self.person.email
+        return self.person.email or ""
 
     @property
     def status_enum(self) -> RegistrationStatus:
@@ -102,6 +120,10 @@ class Registration(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status != RegistrationStatus.CANCELLED
+
+    @property
+    def source_label(self) -> str:
+        return SOURCES.get(self.source, self.source)
 
     @property
     def accommodations(self) -> list[str]:

@@ -49,7 +49,7 @@ def _katakana(form, field):
         raise ValidationError("フリガナはカタカナまたはひらがなで入力してください。")
 
 
-def _email(form, field):
+def email_format(form, field):
     if field.data and not is_email(field.data):
         raise ValidationError("メールアドレスの形式が正しくありません（例：hanako@example.jp）。")
 
@@ -76,7 +76,7 @@ class RegistrationForm(BaseForm):
     )
     email = CleanStringField(
         "メールアドレス",
-        [_required("メールアドレス"), _email],
+        [_required("メールアドレス"), email_format],
         max_length=254,
         normalizer=normalize_email,
     )

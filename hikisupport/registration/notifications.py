@@ -17,8 +17,11 @@ def personal_url(registration: Registration) -> str:
     return external_url("registration.personal_page", token=registration.token)
 
 
-def _queue(kind: str, subject: str, registration: Registration, with_ticket=False) -> None:
+def _queue(kind: str, subject: str, registration: Registration, with_ticket=False, **extra):
+    if not registration.email:
+        return  # entered by staff without an address: they are told by phone or post
     context = {
+        **extra,
         "registration": registration,
         "event": registration.event,
         "personal_url": personal_url(registration),
@@ -84,6 +87,46 @@ def promoted(registration: Registration) -> None:
 
 def cancelled(registration: Registration) -> None:
     _queue("cancelled", f"【キャンセル完了】{registration.event.title}", registration)
+
+
+def applied(registration: Registration) -> None:
+    _queue("applied", f"【抽選申込受付】{registration.event.title}", registration)
+
+
+def lottery_won(registration: Registration) -> None:
+    _queue(
+        "lottery_won",
+        f"【抽選結果：当選・参加決定】{registration.event.title}",
+        registration,
+        with_ticket=True,
+    )
+
+
+def lottery_waitlisted(registration: Registration) -> None:
+    _queue(
+        "lottery_waitlisted",
+        f"【抽選結果：キャンセル待ち】{registration.event.title}",
+        registration,
+    )
+
+
+def event_cancelled(registration: Registration, reason: str) -> None:
+    _queue(
+        "event_cancelled",
+        f"【中止のお知らせ】{registration.event.title}",
+        registration,
+        reason=reason,
+    )
+
+
+def reminder(registration: Registration, session) -> None:
+    _queue(
+        "reminder",
+        f"【明日開催】{registration.event.title}",
+        registration,
+        with_ticket=True,
+        session=session,
+    )
 
 
 def link_resent(registration: Registration) -> None:

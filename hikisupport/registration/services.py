@@ -32,7 +32,9 @@ from hikisupport.registration.tickets import new_personal_token, new_ticket_code
 
 CONFIRMED = RegistrationStatus.CONFIRMED.value
 WAITLISTED = RegistrationStatus.WAITLISTED.value
+APPLIED = RegistrationStatus.APPLIED.value
 CANCELLED = RegistrationStatus.CANCELLED.value
+ACTIVE = (CONFIRMED, WAITLISTED, APPLIED)
 
 
 @dataclass
@@ -172,23 +174,46 @@ def check_eligible(event: Event, residency: str) -> None:
         raise NotEligible(f"この催しの対象は{who}の方です。")
 
 
+class AlreadyRegistered(SignUpRefused):
+    """Staff entering someone who already has a live registration for the event."""
+
+    code = "already_registered"
+    field = "email"
+    status = 422
+
+
 def register(
-    event: Event, applicant: Applicant, *, source: str = "web", now: datetime | None = None
+    event: Event,
+    applicant: Applicant,
+    *,
+    source: str = "web",
+    now: datetime | None = None,
+    by_staff: bool = False,
 ) -> SignUpResult:
     """Sign a person up: confirmed within capacity, else waitlisted, else refused (満席).
+    For a lottery (抽選) event, an application waits for the draw instead.
 
     The same address again creates nothing: the personal link is mailed to that address again
     (at most once per LINK_RESEND_INTERVAL_SECONDS) and the caller must not reveal the
-    existing registration to whoever is asking.
+    existing registration to whoever is asking. Staff (`by_staff`) may enter people outside
+    the registration period (a phone call after the deadline) and are told of a duplicate.
     """
     now = now or utcnow()
     event = lock_event(event.id)  # a no-op if the caller locked it already
-    check_open(event, now)
+    if by_staff:
+        if event.status == "cancelled":
+            raise RegistrationClosed("この催しは中止になっています。")
+    else:
+        check_open(event, now)
     check_eligible(event, applicant.residency)
 
-    person = db.session.scalar(sa.select(Person).where(Person.email == applicant.email))
+    person = (
+        db.session.scalar(sa.select(Person).where(Person.email == applicant.email))
+        if applicant.email
+        else None
+    )
     if person is None:
-        person = Person(email=applicant.email, created_at=now)
+        person = Person(email=applicant.email or None, created_at=now)
         db.session.add(person)
         db.session.flush()
     registration = db.session.scalar(
@@ -197,10 +222,16 @@ def register(
         )
     )
     if registration is not None and registration.status != CANCELLED:
+        if by_staff:
+            raise AlreadyRegistered(
+                f"このメールアドレスの申込がすでにあります（受付番号 {registration.ticket}）。"
+            )
         resend_personal_link(registration, now)
         return SignUpResult(registration, created=False)
 
-    if count_confirmed(event.id) < event.capacity:
+    if event.is_lottery and not is_drawn(event.id):
+        status, position = APPLIED, None
+    elif count_confirmed(event.id) < event.capacity:
         status, position = CONFIRMED, None
     elif event.waitlist:
         status, position = WAITLISTED, _last_waitlist_position(event.id) + 1
@@ -225,11 +256,18 @@ def register(
     db.session.add(registration)
     db.session.flush()
 
-    if status == CONFIRMED:
-        notifications.confirmed(registration)
-    else:
-        notifications.waitlisted(registration)
+    {
+        CONFIRMED: notifications.confirmed,
+        WAITLISTED: notifications.waitlisted,
+        APPLIED: notifications.applied,
+    }[status](registration)
     return SignUpResult(registration, created=True)
+
+
+def is_drawn(event_id: int) -> bool:
+    from hikisupport.models import LotteryDraw
+
+    return db.session.scalar(sa.select(LotteryDraw.id).filter_by(event_id=event_id)) is not None
 
 
 def _apply_applicant(registration: Registration, applicant: Applicant) -> None:
@@ -269,8 +307,12 @@ def resend_personal_link(registration: Registration, now: datetime | None = None
 # Cancellation and the waitlist
 
 
-def cancel(registration: Registration, now: datetime | None = None) -> Registration | None:
-    """Cancel a registration; a freed seat goes to the first in line. Returns who was promoted."""
+def cancel(
+    registration: Registration, now: datetime | None = None, reason: str = ""
+) -> Registration | None:
+    """Cancel a registration; a freed seat goes to the first in line. Returns who was promoted.
+
+    `reason` is given when someone else cancels (staff on the person's behalf)."""
     now = now or utcnow()
     event = lock_event(registration.event_id)
     db.session.refresh(registration)  # its state as of the lock, not as first read
@@ -281,13 +323,57 @@ def cancel(registration: Registration, now: datetime | None = None) -> Registrat
     registration.status = CANCELLED
     registration.waitlist_position = None
     registration.cancelled_at = now
+    registration.cancel_reason = reason
     db.session.flush()
     notifications.cancelled(registration)
 
     if was == WAITLISTED:
         _close_waitlist_gap(event.id, old_position)
         return None
+    if was == APPLIED:
+        return None
     return promote_next(event, now)
+
+
+def promote_with_extra_seat(registration: Registration, now: datetime | None = None) -> None:
+    """Staff take someone off the waitlist out of turn: the capacity grows by one for them,
+    so the rule that capacity is never exceeded still holds."""
+    now = now or utcnow()
+    event = lock_event(registration.event_id)
+    db.session.refresh(registration)
+    if registration.status != WAITLISTED:
+        raise SignUpRefused("キャンセル待ちの方だけを繰り上げられます。")
+    position = registration.waitlist_position
+    event.capacity += 1
+    registration.status = CONFIRMED
+    registration.waitlist_position = None
+    registration.confirmed_at = now
+    db.session.flush()
+    _close_waitlist_gap(event.id, position)
+    notifications.promoted(registration)
+
+
+def cancel_event(event: Event, reason: str, now: datetime | None = None) -> int:
+    """中止: the event is cancelled and everyone still registered is told. Returns how many."""
+    now = now or utcnow()
+    event = lock_event(event.id)
+    event.status = "cancelled"
+    event.cancelled_at = now
+    told = 0
+    active = db.session.scalars(
+        sa.select(Registration).where(
+            Registration.event_id == event.id, Registration.status.in_(ACTIVE)
+        )
+    ).all()
+    for registration in active:
+        registration.status = CANCELLED
+        registration.waitlist_position = None
+        registration.cancelled_at = now
+        registration.cancel_reason = "催しの中止"
+        notifications.event_cancelled(registration, reason)
+        told += 1
+    db.session.flush()
+    return told
 
 
 def _close_waitlist_gap(event_id: int, removed_position: int) -> None:
@@ -308,6 +394,8 @@ def promote_next(event: Event, now: datetime | None = None) -> Registration | No
     """Fill free seats from the head of the waitlist (caller holds the event lock)."""
     now = now or utcnow()
     promoted = None
+    if event.status != "published" or (event.is_lottery and not is_drawn(event.id)):
+        return None
     while count_confirmed(event.id) < event.capacity:
         first = db.session.scalar(
             sa.select(Registration)

@@ -1,0 +1,136 @@
+"""The staff form for an event and its sessions."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, IntegerField
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from hikisupport.events.manage import MAX_CAPACITY, EventInput, SessionInput
+from hikisupport.forms import (
+    BaseForm,
+    CheckboxListField,
+    CleanStringField,
+    CleanTextAreaField,
+    JapanDateTimeField,
+    JapaneseRadioField,
+    choices_from,
+)
+from hikisupport.japanese import normalize_line
+from hikisupport.models import ADMISSIONS, EVENT_KINDS, RESIDENCIES
+
+STATUSES = {"draft": "下書き（区民には表示しません）", "published": "公開する"}
+
+
+class SessionForm(Form):
+    id = HiddenField()
+    starts_at = JapanDateTimeField("開始日時")
+    ends_at = JapanDateTimeField("終了日時")
+    venue = CleanStringField("会場", max_length=200, normalizer=normalize_line)
+    access = CleanStringField("交通・バリアフリー情報", max_length=300, normalizer=normalize_line)
+
+    @property
+    def is_blank(self) -> bool:
+        return not (self.starts_at.raw or self.ends_at.raw or self.venue.data)
+
+
+class EventForm(BaseForm):
+    kind = JapaneseRadioField(
+        "種類",
+        choices=choices_from(EVENT_KINDS),
+        validators=[InputRequired(message="種類を選んでください。")],
+    )
+    title = CleanStringField(
+        "名称",
+        [InputRequired(message="名称を入力してください。")],
+        max_length=200,
+        normalizer=normalize_line,
+    )
+    description = CleanTextAreaField("内容", max_length=4000)
+    audience = CleanStringField("対象（表示用）", max_length=300, normalizer=normalize_line)
+    fee = CleanStringField("費用", max_length=100, normalizer=normalize_line)
+    capacity = IntegerField(
+        "定員",
+        [
+            InputRequired(message="定員を数字で入力してください。"),
+            NumberRange(0, MAX_CAPACITY, message=f"定員は0から{MAX_CAPACITY}の間です。"),
+        ],
+    )
+    waitlist = BooleanField("満席のときキャンセル待ちを受け付ける", default=True)
+    admission = JapaneseRadioField(
+        "申込方法", choices=choices_from(ADMISSIONS), default="first_come"
+    )
+    certifies = BooleanField("修了でひきこもりサポーターに認定する")
+    required_sessions = IntegerField(
+        "修了に必要な出席回数（空欄：全回）", [Optional(), NumberRange(1, 20)]
+    )
+    residency = CheckboxListField(
+        "申込できる方", choices=choices_from(RESIDENCIES), default=list(RESIDENCIES)
+    )
+    registration_opens_at = JapanDateTimeField("申込開始（空欄：今から）")
+    registration_closes_at = JapanDateTimeField("申込締切（空欄：初回の開始時）")
+    status = JapaneseRadioField("公開", choices=choices_from(STATUSES), default="draft")
+    reminder_text = CleanTextAreaField(
+        "前日のお知らせメールに添える文（持ち物など）", max_length=1000
+    )
+    sessions = FieldList(FormField(SessionForm), min_entries=1, max_entries=20)
+
+    def to_input(self) -> EventInput:
+        sessions = []
+        for entry in self.sessions:
+            row = entry.form
+            if row.is_blank:
+                continue
+            sessions.append(
+                SessionInput(
+                    starts_at=row.starts_at.data,
+                    ends_at=row.ends_at.data,
+                    venue=row.venue.data or "",
+                    access=row.access.data or "",
+                    id=int(row.id.data) if (row.id.data or "").isdigit() else None,
+                )
+            )
+        return EventInput(
+            kind=self.kind.data,
+            title=self.title.data,
+            description=self.description.data,
+            audience=self.audience.data,
+            fee=self.fee.data,
+            capacity=self.capacity.data,
+            waitlist=self.waitlist.data,
+            admission=self.admission.data or "first_come",
+            certifies=self.certifies.data,
+            required_sessions=self.required_sessions.data,
+            residency=self.residency.data or [],
+            registration_opens_at=self.registration_opens_at.data,
+            registration_closes_at=self.registration_closes_at.data,
+            status=self.status.data or "draft",
+            reminder_text=self.reminder_text.data,
+            sessions=sessions,
+        )
+
+    def validate_sessions(self, field):
+        from wtforms.validators import ValidationError
+
+        for entry in field:
+            row = entry.form
+            if row.is_blank:
+                continue
+            if row.starts_at.data is None or row.ends_at.data is None:
+                raise ValidationError("各回の開始日時と終了日時を入力してください。")
+
+    def attach_errors(self, errors: dict[str, str]) -> None:
+        """Put the rules' messages (events.manage.validate) beside their fields."""
+        rows = [e for e in self.sessions if not e.form.is_blank]
+        for key, message in errors.items():
+            if key.startswith("sessions-"):
+                _, index, name = key.split("-", 2)
+                if int(index) < len(rows):
+                    getattr(rows[int(index)].form, name).errors.append(message)
+                    continue
+                key = "sessions"
+            target = getattr(self, key, None)
+            if target is None:
+                target = self.title
+            if isinstance(target.errors, tuple):
+                target.errors = list(target.errors)
+            target.errors.append(message)

@@ -1,0 +1,236 @@
+"""Creating and changing events: one validation and one set of rules for the staff pages and
+the JSON API alike. Functions flush, never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from hikisupport.database import utcnow
+from hikisupport.extensions import db
+from hikisupport.models import (
+    ADMISSIONS,
+    EVENT_KINDS,
+    EVENT_STATUSES,
+    RESIDENCIES,
+    Attendance,
+    Event,
+    Organization,
+    Registration,
+    Session,
+)
+from hikisupport.registration.services import (
+    ACTIVE,
+    count_confirmed,
+    lock_event,
+    promote_next,
+)
+from hikisupport.staff import audit
+
+MAX_CAPACITY = 10_000
+MAX_SESSIONS = 20
+
+
+@dataclass
+class SessionInput:
+    starts_at: datetime
+    ends_at: datetime
+    venue: str
+    access: str = ""
+    id: int | None = None
+
+
+@dataclass
+class EventInput:
+    kind: str
+    title: str
+    capacity: int
+    sessions: list[SessionInput]
+    description: str = ""
+    audience: str = ""
+    fee: str = "無料"
+    waitlist: bool = True
+    admission: str = "first_come"
+    certifies: bool | None = None  # None: a course certifies, a lecture does not
+    required_sessions: int | None = None
+    residency: list[str] = field(default_factory=lambda: list(RESIDENCIES))
+    registration_opens_at: datetime | None = None  # None: now
+    registration_closes_at: datetime | None = None  # None: when the first session starts
+    status: str = "published"
+    reminder_text: str = ""
+
+
+class EventInvalid(ValueError):
+    """Field → Japanese message, for the form or the API's 422."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def validate(data: EventInput, now: datetime | None = None) -> dict[str, str]:
+    """Every rule about an event's fields, in one place. Empty dict: valid."""
+    errors: dict[str, str] = {}
+    if data.kind not in EVENT_KINDS:
+        errors["kind"] = "種類は講演会・サポーター養成講座・フォローアップ研修から選んでください。"
+    if not data.title.strip():
+        errors["title"] = "名称を入力してください。"
+    elif len(data.title) > 200:
+        errors["title"] = "名称は200文字以内で入力してください。"
+    if not 0 <= data.capacity <= MAX_CAPACITY:
+        errors["capacity"] = f"定員は0から{MAX_CAPACITY}の間で入力してください。"
+    if data.admission not in ADMISSIONS:
+        errors["admission"] = "申込方法は先着順または抽選から選んでください。"
+    if data.status not in EVENT_STATUSES or data.status == "cancelled":
+        errors["status"] = "公開状態は下書きまたは公開から選んでください。"
+    if not data.residency or any(r not in RESIDENCIES for r in data.residency):
+        errors["residency"] = "申込できる方（在住・在勤・在学など）を1つ以上選んでください。"
+    if not data.sessions:
+        errors["sessions"] = "日時と会場を1回分以上入力してください。"
+    elif len(data.sessions) > MAX_SESSIONS:
+        errors["sessions"] = f"回数は{MAX_SESSIONS}回までです。"
+    for i, session in enumerate(data.sessions):
+        if session.ends_at <= session.starts_at:
+            errors[f"sessions-{i}-ends_at"] = "終了は開始より後にしてください。"
+        if not session.venue.strip():
+            errors[f"sessions-{i}-venue"] = "会場を入力してください。"
+    if data.required_sessions is not None and not (
+        1 <= data.required_sessions <= max(len(data.sessions), 1)
+    ):
+        errors["required_sessions"] = "修了に必要な回数は1から全回数までの間で入力してください。"
+    opens, closes = _period(data, now or utcnow())
+    if opens is not None and closes is not None and closes <= opens:
+        errors["registration_closes_at"] = "申込締切は申込開始より後にしてください。"
+    if data.sessions and closes is not None and closes > max(s.ends_at for s in data.sessions):
+        errors["registration_closes_at"] = "申込締切は最終回の終了より前にしてください。"
+    return errors
+
+
+def _period(data: EventInput, now: datetime) -> tuple[datetime | None, datetime | None]:
+    opens = data.registration_opens_at or now
+    first = min((s.starts_at for s in data.sessions), default=None)
+    closes = data.registration_closes_at or first
+    return opens, closes
+
+
+def create_event(
+    data: EventInput, organization: Organization, now: datetime | None = None
+) -> Event:
+    now = now or utcnow()
+    errors = validate(data, now)
+    if errors:
+        raise EventInvalid(errors)
+    opens, closes = _period(data, now)
+    event = Event(
+        organization=organization, registration_opens_at=opens, registration_closes_at=closes
+    )
+    _apply(event, data)
+    event.sessions = [
+        Session(
+            number=i + 1,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            venue=s.venue.strip(),
+            access=s.access.strip(),
+        )
+        for i, s in enumerate(sorted(data.sessions, key=lambda s: s.starts_at))
+    ]
+    db.session.add(event)
+    db.session.flush()
+    audit.record("event.create", event, title=event.title, status=event.status)
+    return event
+
+
+def _apply(event: Event, data: EventInput) -> None:
+    event.kind = data.kind
+    event.title = data.title.strip()
+    event.description = data.description.strip()
+    event.audience = data.audience.strip()
+    event.fee = data.fee.strip() or "無料"
+    event.capacity = data.capacity
+    event.waitlist = data.waitlist
+    event.admission = data.admission
+    event.certifies = data.kind == "course" if data.certifies is None else data.certifies
+    event.required_sessions = data.required_sessions
+    event.eligible_residencies = [r for r in RESIDENCIES if r in data.residency]
+    event.reminder_text = data.reminder_text.strip()
+    if event.status != "cancelled":
+        event.status = data.status
+
+
+def update_event(event: Event, data: EventInput, now: datetime | None = None) -> Event:
+    """Change an event. Capacity cannot go below the confirmed count; more seats promote
+    from the waitlist; a session with attendance cannot be removed."""
+    now = now or utcnow()
+    event = lock_event(event.id)
+    errors = validate(data, now)
+    confirmed = count_confirmed(event.id)
+    if data.capacity < confirmed:
+        errors["capacity"] = f"定員は参加確定の人数（{confirmed}名）より少なくできません。"
+    has_registrations = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Registration)
+        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE))
+    )
+    if has_registrations and data.admission != event.admission:
+        errors["admission"] = "申込がある催しの申込方法（先着・抽選）は変更できません。"
+    kept = {s.id for s in data.sessions if s.id}
+    removed = [s for s in event.sessions if s.id not in kept]
+    if removed and db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Attendance)
+        .where(Attendance.session_id.in_([s.id for s in removed]))
+    ):
+        errors["sessions"] = "出席の記録がある回は削除できません。"
+    if errors:
+        raise EventInvalid(errors)
+
+    before = {"capacity": event.capacity, "status": event.status, "title": event.title}
+    _apply(event, data)
+    event.registration_opens_at = data.registration_opens_at or event.registration_opens_at
+    _, closes = _period(data, now)
+    event.registration_closes_at = closes or event.registration_closes_at
+    by_id = {s.id: s for s in event.sessions}
+    for s in removed:
+        event.sessions.remove(s)
+    db.session.flush()
+    sessions = []
+    for given in data.sessions:
+        session = by_id.get(given.id) if given.id else None
+        if session is None:
+            session = Session(
+                event=event, number=0, starts_at=given.starts_at, ends_at=given.ends_at, venue=""
+            )
+        session.starts_at, session.ends_at = given.starts_at, given.ends_at
+        session.venue, session.access = given.venue.strip(), given.access.strip()
+        sessions.append(session)
+    _renumber(event, sessions)
+    db.session.flush()
+    if event.capacity > before["capacity"]:
+        promote_next(event, now)
+    audit.record(
+        "event.update",
+        event,
+        before=before,
+        after={"capacity": event.capacity, "status": event.status, "title": event.title},
+    )
+    return event
+
+
+def _renumber(event: Event, sessions: list[Session]) -> None:
+    """第N回 follow the dates. Numbers move in two steps: (event, number) is unique."""
+    ordered = sorted(sessions, key=lambda s: s.starts_at)
+    for i, session in enumerate(ordered):
+        session.number = 1000 + i
+    event.sessions = ordered
+    db.session.flush()
+    for i, session in enumerate(ordered):
+        session.number = i + 1
+
+
+def publish(event: Event) -> None:
+    if event.status == "draft":
+        event.status = "published"
+        audit.record("event.publish", event)

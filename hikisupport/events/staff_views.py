@@ -1,0 +1,183 @@
+"""Staff pages for events: list, create, edit, publish, cancel, and the lottery draw."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from hikisupport.database import utcnow
+from hikisupport.events import manage
+from hikisupport.events.forms import EventForm
+from hikisupport.events.services import event_availability
+from hikisupport.extensions import db
+from hikisupport.forms import BaseForm, CleanTextAreaField
+from hikisupport.models import Event, LotteryDraw, Organization
+from hikisupport.registration import lottery, services
+from hikisupport.registration.roster import totals
+from hikisupport.registration.services import confirmed_counts
+from hikisupport.staff import audit
+from hikisupport.staff.access import ALL_STAFF, MANAGERS, can_manage, ensure_manages, requires
+
+bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
+
+
+def _event(event_id: int, manage_only: bool = True) -> Event:
+    event = db.session.get(Event, event_id) or abort(404)
+    if manage_only or current_user.role == "organizer":
+        ensure_manages(event)
+    return event
+
+
+@bp.get("/")
+@requires(*ALL_STAFF)
+def index():
+    """Events with their counts; organizers see their own organization's."""
+    query = (
+        sa.select(Event)
+        .options(selectinload(Event.sessions), selectinload(Event.organization))
+        .order_by(Event.id.desc())
+    )
+    if current_user.role == "organizer":
+        query = query.where(Event.organization_id == current_user.organization_id)
+    events = db.session.scalars(query).all()
+    counts = confirmed_counts([e.id for e in events])
+    return render_template("staff/events/index.html", events=events, counts=counts)
+
+
+def _organization_for_new_event() -> Organization | None:
+    if current_user.role == "organizer":
+        return current_user.organization
+    chosen = request.form.get("organization_id", type=int)
+    if chosen:
+        return db.session.get(Organization, chosen)
+    return db.session.scalar(sa.select(Organization).order_by(Organization.id).limit(1))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(*MANAGERS)
+def new():
+    """Create an event with its sessions (a new one starts as a draft)."""
+    form = EventForm()
+    organizations = db.session.scalars(sa.select(Organization).order_by(Organization.id)).all()
+    if request.method == "POST" and "add_session" in request.form:
+        form.sessions.append_entry()
+        return _edit_page(form, None, organizations)
+    if request.method == "POST":
+        if form.validate():
+            organization = _organization_for_new_event()
+            if organization is None:
+                abort(400)
+            try:
+                event = manage.create_event(form.to_input(), organization)
+            except manage.EventInvalid as invalid:
+                db.session.rollback()
+                form.attach_errors(invalid.errors)
+            else:
+                db.session.commit()
+                flash("催しを作成しました。", "success")
+                return redirect(url_for(".show", event_id=event.id), code=303)
+        return _edit_page(form, None, organizations, 422)
+    return _edit_page(form, None, organizations)
+
+
+def _edit_page(form, event, organizations=(), status=200):
+    return render_template(
+        "staff/events/edit.html", form=form, event=event, organizations=organizations
+    ), status
+
+
+@bp.route("/<id:event_id>/edit", methods=["GET", "POST"])
+@requires(*MANAGERS, scope="organization")
+def edit(event_id: int):
+    """Change an event and its sessions."""
+    event = _event(event_id)
+    if request.method == "GET":
+        return _edit_page(EventForm(obj=event, residency=event.eligible_residencies), event)
+    form = EventForm()
+    if "add_session" in request.form:
+        form.sessions.append_entry()
+        return _edit_page(form, event)
+    if form.validate():
+        try:
+            manage.update_event(event, form.to_input())
+        except manage.EventInvalid as invalid:
+            db.session.rollback()
+            form.attach_errors(invalid.errors)
+        else:
+            db.session.commit()
+            flash("変更を保存しました。", "success")
+            return redirect(url_for(".show", event_id=event_id), code=303)
+    return _edit_page(form, db.session.get(Event, event_id), status=422)
+
+
+@bp.get("/<id:event_id>")
+@requires(*ALL_STAFF, scope="organization")
+def show(event_id: int):
+    """One event for staff: details, counts, sessions and what can be done next."""
+    event = _event(event_id, manage_only=False)
+    draw = db.session.scalar(sa.select(LotteryDraw).filter_by(event_id=event.id))
+    return render_template(
+        "staff/events/show.html",
+        event=event,
+        totals=totals(event),
+        availability=event_availability(event),
+        draw=draw,
+        draw_verified=lottery.verify(draw) if draw else None,
+        can_manage=can_manage(event.organization_id),
+        now=utcnow(),
+    )
+
+
+@bp.post("/<id:event_id>/publish")
+@requires(*MANAGERS, scope="organization")
+def publish(event_id: int):
+    """Make a draft visible to residents."""
+    manage.publish(_event(event_id))
+    db.session.commit()
+    flash("公開しました。", "success")
+    return redirect(url_for(".show", event_id=event_id), code=303)
+
+
+class CancelEventForm(BaseForm):
+    reason = CleanTextAreaField("中止の理由（申込者へのメールに載ります）", max_length=500)
+
+
+@bp.route("/<id:event_id>/cancel", methods=["GET", "POST"])
+@requires(*MANAGERS, scope="organization")
+def cancel(event_id: int):
+    """中止: confirm, then every registrant is mailed."""
+    event = _event(event_id)
+    form = CancelEventForm()
+    if event.status == "cancelled":
+        flash("この催しはすでに中止になっています。", "error")
+        return redirect(url_for(".show", event_id=event_id), code=303)
+    if request.method == "POST" and form.validate():
+        told = services.cancel_event(event, form.reason.data)
+        audit.record("event.cancel", event, reason=form.reason.data, registrations=told)
+        db.session.commit()
+        flash(f"中止にしました。申込者{told}名にお知らせのメールを送ります。", "success")
+        return redirect(url_for(".show", event_id=event_id), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("staff/events/cancel.html", event=event, form=form), status
+
+
+@bp.post("/<id:event_id>/draw")
+@requires(*MANAGERS, scope="organization")
+def draw(event_id: int):
+    """抽選: once, after the deadline; everyone is mailed the result."""
+    event = _event(event_id)
+    try:
+        result = lottery.draw(event)
+    except lottery.SignUpRefused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for(".show", event_id=event_id), code=303)
+    db.session.commit()
+    flash(
+        f"抽選しました：申込{result.applicants}名のうち{result.winners}名が当選です。"
+        "結果のメールを送ります。",
+        "success",
+    )
+    return redirect(url_for(".show", event_id=event_id), code=303)

@@ -1,0 +1,29 @@
+"""A lottery draw (抽選) for an event: the seed makes it reproducible."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hikisupport.database import utcnow
+from hikisupport.extensions import db
+
+
+class LotteryDraw(db.Model):
+    __tablename__ = "lottery_draws"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("events.id", ondelete="CASCADE"), unique=True
+    )
+    # 128 random bits as hex; with `algorithm` it fixes the whole outcome.
+    seed: Mapped[str] = mapped_column(sa.String(64))
+    algorithm: Mapped[str] = mapped_column(sa.String(40))
+    applicants: Mapped[int]
+    winners: Mapped[int]
+    # The registration ids in draw order: winners first, then the waitlist.
+    order: Mapped[list[int]] = mapped_column(sa.JSON)
+    drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
+    drawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))

@@ -1,0 +1,125 @@
+"""Rosters (名簿): who is registered for an event or a session, with the totals staff plan by.
+
+Queries only; the pages and the exports share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from hikisupport.extensions import db
+from hikisupport.japanese import normalize_kana, normalize_text
+from hikisupport.models import ACCOMMODATIONS, Attendance, Event, Registration, Session
+
+STATUS_ORDER = {"confirmed": 0, "applied": 1, "waitlisted": 2, "cancelled": 3}
+
+
+@dataclass
+class RosterRow:
+    registration: Registration
+    attended: int  # sessions attended (event roster) / 0 or 1 (session roster)
+    checked_in_at: object = None
+
+
+def search_filter(query: str):
+    """A name, フリガナ (ひらがな matches カタカナ) or ticket code; spaces ignored."""
+    text = normalize_text(query).replace(" ", "")
+    kana = normalize_kana(query).replace(" ", "")
+    if not text:
+        return None
+    full_name = Registration.family_name + Registration.given_name
+    full_kana = Registration.family_name_kana + Registration.given_name_kana
+    return sa.or_(
+        full_name.contains(text, autoescape=True),
+        full_kana.contains(kana, autoescape=True),
+        Registration.ticket == text.upper(),
+    )
+
+
+def event_roster(event: Event, query: str = "") -> list[RosterRow]:
+    attended = (
+        sa.select(Attendance.registration_id, sa.func.count().label("n"))
+        .join(Session, Session.id == Attendance.session_id)
+        .where(Session.event_id == event.id)
+        .group_by(Attendance.registration_id)
+        .subquery()
+    )
+    statement = (
+        sa.select(Registration, sa.func.coalesce(attended.c.n, 0))
+        .outerjoin(attended, attended.c.registration_id == Registration.id)
+        .where(Registration.event_id == event.id)
+        .options(selectinload(Registration.person))
+    )
+    if query and (condition := search_filter(query)) is not None:
+        statement = statement.where(condition)
+    rows = [RosterRow(r, n) for r, n in db.session.execute(statement)]
+    return sorted(rows, key=_order)
+
+
+def session_roster(session: Session, query: str = "") -> list[RosterRow]:
+    """Confirmed registrations of the session's event, with their check-in at this session."""
+    statement = (
+        sa.select(Registration, Attendance.checked_in_at)
+        .outerjoin(
+            Attendance,
+            sa.and_(
+                Attendance.registration_id == Registration.id, Attendance.session_id == session.id
+            ),
+        )
+        .where(Registration.event_id == session.event_id, Registration.status == "confirmed")
+        .options(selectinload(Registration.person))
+    )
+    if query and (condition := search_filter(query)) is not None:
+        statement = statement.where(condition)
+    rows = [RosterRow(r, int(at is not None), at) for r, at in db.session.execute(statement)]
+    return sorted(
+        rows, key=lambda row: (row.registration.family_name_kana, row.registration.given_name_kana)
+    )
+
+
+def _order(row: RosterRow):
+    r = row.registration
+    return (
+        STATUS_ORDER.get(r.status, 9),
+        r.waitlist_position or 0,
+        r.family_name_kana,
+        r.given_name_kana,
+        r.id,
+    )
+
+
+@dataclass
+class Totals:
+    confirmed: int
+    waitlisted: int
+    applied: int
+    cancelled: int
+    # accommodation code → people asking for it, among those confirmed or waiting
+    accommodations: dict[str, int]
+
+    @property
+    def accommodation_lines(self) -> list[tuple[str, int]]:
+        return [(ACCOMMODATIONS[code], n) for code, n in self.accommodations.items() if n]
+
+
+def totals(event: Event) -> Totals:
+    """Counts by status and accommodation requests (託児 3名 …), in one query."""
+    active = Registration.status.in_(["confirmed", "waitlisted", "applied"])
+    columns = [
+        sa.func.count().filter(Registration.status == status).label(status)
+        for status in ("confirmed", "waitlisted", "applied", "cancelled")
+    ] + [
+        sa.func.count().filter(active, getattr(Registration, f"needs_{code}")).label(code)
+        for code in ACCOMMODATIONS
+    ]
+    row = db.session.execute(sa.select(*columns).where(Registration.event_id == event.id)).one()
+    return Totals(
+        confirmed=row.confirmed,
+        waitlisted=row.waitlisted,
+        applied=row.applied,
+        cancelled=row.cancelled,
+        accommodations={code: getattr(row, code) for code in ACCOMMODATIONS},
+    )

@@ -1,0 +1,38 @@
+"""Staff forms about registrations: someone who applied by phone or 往復はがき."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField
+from wtforms.validators import StopValidation
+
+from hikisupport.forms import (
+    BaseForm,
+    CleanStringField,
+    CleanTextAreaField,
+    JapaneseRadioField,
+    choices_from,
+)
+from hikisupport.japanese import normalize_email
+from hikisupport.models import SOURCES
+from hikisupport.registration.forms import RegistrationForm, email_format
+
+STAFF_SOURCES = {k: v for k, v in SOURCES.items() if k in ("phone", "postcard", "counter")}
+
+
+def _told_purpose(form, field):
+    if not field.data:
+        raise StopValidation("利用目的を説明し同意を得たことを確認してください。")
+
+
+class StaffRegistrationForm(RegistrationForm):
+    """The resident's form, for staff: e-mail may be empty, consent is taken by staff."""
+
+    email = CleanStringField(
+        "メールアドレス（ある場合）", [email_format], max_length=254, normalizer=normalize_email
+    )
+    source = JapaneseRadioField("申込経路", choices=choices_from(STAFF_SOURCES), default="phone")
+    consent = BooleanField("本人に利用目的を説明し、同意を得ました", validators=[_told_purpose])
+
+
+class StaffCancelForm(BaseForm):
+    reason = CleanTextAreaField("理由（記録に残ります）", max_length=500)

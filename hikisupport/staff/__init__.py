@@ -1,0 +1,1 @@
+"""Staff: accounts and roles, login, access decisions, the audit log."""

@@ -1,0 +1,43 @@
+"""Staff forms: login, accounts."""
+
+from __future__ import annotations
+
+from wtforms import PasswordField, SelectField
+from wtforms.validators import InputRequired, Length
+
+from hikisupport.forms import BaseForm, CleanStringField, choices_from
+from hikisupport.japanese import normalize_email
+from hikisupport.models import ROLES
+
+
+class LoginForm(BaseForm):
+    email = CleanStringField(
+        "メールアドレス",
+        [InputRequired(message="メールアドレスを入力してください。")],
+        max_length=254,
+        normalizer=normalize_email,
+    )
+    password = PasswordField(
+        "パスワード",
+        [InputRequired(message="パスワードを入力してください。"), Length(max=200)],
+    )
+
+
+class StaffForm(BaseForm):
+    email = CleanStringField(
+        "メールアドレス",
+        [InputRequired(message="メールアドレスを入力してください。")],
+        max_length=254,
+        normalizer=normalize_email,
+    )
+    name = CleanStringField("氏名", max_length=100)
+    role = SelectField(
+        "役割", choices=choices_from(ROLES), invalid_choice_message="選択肢の中から選んでください。"
+    )
+    organization_id = SelectField(
+        "所属団体", coerce=str, invalid_choice_message="選択肢の中から選んでください。"
+    )
+    password = PasswordField(
+        "初期パスワード（12文字以上）",
+        [InputRequired(message="パスワードを入力してください。"), Length(max=200)],
+    )

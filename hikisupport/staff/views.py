@@ -1,0 +1,205 @@
+"""Staff pages: sign in and out, the staff home, accounts and tokens, the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from hikisupport.database import utcnow
+from hikisupport.extensions import db
+from hikisupport.forms import choices_from
+from hikisupport.japanese import JST
+from hikisupport.models import ApiToken, AuditLog, Organization, StaffUser
+from hikisupport.staff import audit, services
+from hikisupport.staff.access import public, requires
+from hikisupport.staff.forms import LoginForm, StaffForm
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("staff.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Sign in with e-mail and password."""
+    form = LoginForm()
+    error = None
+    if request.method == "POST":
+        if form.validate():
+            result = services.authenticate(form.email.data, form.password.data)
+            if result.staff is not None:
+                next_url = _safe_next(request.args.get("next"))
+                session.clear()  # a new session on sign-in: no fixation
+                session.permanent = True
+                login_user(result.staff)
+                audit.record("staff.login", result.staff)
+                db.session.commit()
+                return redirect(next_url, code=303)
+            error = result.message
+            db.session.commit()  # the failure counter and the audit row
+        return render_template("staff/login.html", form=form, error=error), 422
+    return render_template("staff/login.html", form=form, error=error)
+
+
+@bp.post("/logout")
+@requires()
+def logout():
+    """Sign out."""
+    audit.record("staff.logout", current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("ログアウトしました。", "success")
+    return redirect(url_for("staff.login"), code=303)
+
+
+@bp.get("/")
+@requires()
+def home():
+    """The staff start page: events of one's organization (aggregates only for policy)."""
+    return redirect(url_for("staff_events.index"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts (admin)
+
+
+def _organization_choices():
+    organizations = db.session.scalars(sa.select(Organization).order_by(Organization.id)).all()
+    return [("", "（なし）")] + [(str(o.id), o.name) for o in organizations]
+
+
+@bp.route("/accounts", methods=["GET", "POST"])
+@requires("admin")
+def accounts():
+    """Staff accounts: list, add."""
+    form = StaffForm()
+    form.organization_id.choices = choices_from(dict(_organization_choices()))
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            organization = (
+                db.session.get(Organization, int(form.organization_id.data))
+                if form.organization_id.data
+                else None
+            )
+            try:
+                services.create_staff(
+                    form.email.data,
+                    form.role.data,
+                    form.password.data,
+                    organization,
+                    name=form.name.data,
+                )
+            except services.StaffError as error:
+                db.session.rollback()
+                form.email.errors.append(str(error))
+                status = 422
+            else:
+                db.session.commit()
+                flash(f"{form.email.data} を登録しました。", "success")
+                return redirect(url_for("staff.accounts"), code=303)
+        else:
+            status = 422
+    staff = db.session.scalars(sa.select(StaffUser).order_by(StaffUser.id)).all()
+    return render_template("staff/accounts.html", staff=staff, form=form), status
+
+
+@bp.post("/accounts/<id:staff_id>/active")
+@requires("admin")
+def set_active(staff_id: int):
+    """Deactivate or reactivate an account."""
+    staff = db.session.get(StaffUser, staff_id) or abort(404)
+    if staff.id == current_user.id:
+        flash("自分自身のアカウントは停止できません。", "error")
+        return redirect(url_for("staff.accounts"), code=303)
+    staff.active = not staff.active
+    if staff.active:
+        staff.failed_logins, staff.locked_until = 0, None
+    audit.record("staff.activate" if staff.active else "staff.deactivate", staff)
+    db.session.commit()
+    flash(f"{staff.email} を{'再開' if staff.active else '停止'}しました。", "success")
+    return redirect(url_for("staff.accounts"), code=303)
+
+
+@bp.get("/tokens")
+@requires("admin")
+def tokens():
+    """API tokens (issued with `flask staff token EMAIL`): list, revoke."""
+    rows = db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id.desc())).all()
+    return render_template("staff/tokens.html", tokens=rows)
+
+
+@bp.post("/tokens/<id:token_id>/revoke")
+@requires("admin")
+def revoke_token(token_id: int):
+    """Revoke an API token at once."""
+    token = db.session.get(ApiToken, token_id) or abort(404)
+    services.revoke_token(token)
+    db.session.commit()
+    flash(f"トークン {token.prefix}… を無効にしました。", "success")
+    return redirect(url_for("staff.tokens"), code=303)
+
+
+# ---------------------------------------------------------------------------------------------
+# The audit log (admin, read only)
+
+AUDIT_PAGE_SIZE = 100
+
+
+def _date_filter(name: str, end: bool = False):
+    value = request.args.get(name, "")
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=JST)
+    except ValueError:
+        return None
+    from datetime import timedelta
+
+    return day + timedelta(days=1) if end else day
+
+
+@bp.get("/audit")
+@requires("admin")
+def audit_log():
+    """Read the audit log, filtered by action, staff, object and dates."""
+    query = sa.select(AuditLog)
+    action = request.args.get("action", "").strip()
+    staff_email = request.args.get("staff", "").strip().lower()
+    object_type = request.args.get("object_type", "").strip()
+    if action:
+        query = query.where(AuditLog.action.startswith(action[:50]))
+    if staff_email:
+        query = query.where(AuditLog.staff_email.contains(staff_email[:254]))
+    if object_type:
+        query = query.where(AuditLog.object_type == object_type[:30])
+    if (start := _date_filter("from")) is not None:
+        query = query.where(AuditLog.at >= start)
+    if (end := _date_filter("to", end=True)) is not None:
+        query = query.where(AuditLog.at < end)
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+    rows = db.session.scalars(
+        query.order_by(AuditLog.id.desc())
+        .limit(AUDIT_PAGE_SIZE + 1)
+        .offset((page - 1) * AUDIT_PAGE_SIZE)
+    ).all()
+    actions = db.session.scalars(sa.select(AuditLog.action).distinct().order_by(AuditLog.action))
+    return render_template(
+        "staff/audit.html",
+        rows=rows[:AUDIT_PAGE_SIZE],
+        has_next=len(rows) > AUDIT_PAGE_SIZE,
+        page=page,
+        actions=list(actions),
+        now=utcnow(),
+    )

@@ -1,0 +1,65 @@
+"""The outbox pages for admins, and the day-before reminders."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from conftest import csrf_of
+from hikisupport.database import utcnow
+from hikisupport.extensions import db
+from hikisupport.japanese import JST, jst_datetime
+from hikisupport.models import OutboxMessage, Reminder
+
+
+def test_admin_reads_the_outbox_and_retries_a_failed_mail(staff_world, login_as):
+    message = db.session.scalar(sa.select(OutboxMessage).order_by(OutboxMessage.id))
+    message.status, message.attempts, message.last_error = "failed", 8, "SMTPServerDisconnected"
+    db.session.commit()
+    admin = login_as(staff_world.admin)
+    listing = admin.get("/staff/mail/", query_string={"status": "failed"}).get_data(as_text=True)
+    assert message.subject in listing and "送信失敗 1件" in listing
+    page = admin.get(f"/staff/mail/{message.id}").get_data(as_text=True)
+    assert "SMTPServerDisconnected" in page and "再送する" in page
+    assert "person0@example.jp" in page
+    admin.post(f"/staff/mail/{message.id}/retry", data={"csrf_token": csrf_of(admin)})
+    db.session.refresh(message)
+    assert message.status == "pending" and message.next_attempt_at <= utcnow()
+
+
+def test_only_admins_see_the_outbox(staff_world, login_as):
+    assert login_as(staff_world.organizer).get("/staff/mail/").status_code == 403
+    assert login_as(staff_world.policy).get("/staff/mail/").status_code == 403
+
+
+def test_reminders_are_queued_once_for_tomorrows_sessions(staff_world, runner, inbox):
+    event = staff_world.event  # one confirmed, two waitlisted
+    tomorrow = utcnow().astimezone(JST).date() + timedelta(days=1)
+    session = event.sessions[0]
+    session.starts_at = jst_datetime(tomorrow.year, tomorrow.month, tomorrow.day, 14, 0)
+    session.ends_at = session.starts_at + timedelta(hours=2)
+    event.reminder_text = "筆記用具をお持ちください。"
+    db.session.commit()
+
+    first = runner.invoke(args=["mail", "remind"])
+    assert first.exit_code == 0 and "queued 1 reminders" in first.output
+    again = runner.invoke(args=["mail", "remind"])
+    assert "queued 0 reminders" in again.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Reminder)) == 1
+
+    runner.invoke(args=["mail", "send"])
+    reminders = [m for m in inbox.messages() if m["Subject"].startswith("【明日開催】")]
+    assert len(reminders) == 1
+    (message,) = reminders
+    assert message["To"] == "person0@example.jp"
+    body = message.get_body(("plain",)).get_content()
+    assert "筆記用具をお持ちください。" in body and "14:00" in body
+    assert {p.get_filename() for p in message.iter_attachments()} == {"ticket.png", "event.ics"}
+
+
+def test_remind_for_a_given_day_and_none_for_other_days(staff_world, runner):
+    event = staff_world.event
+    day = event.sessions[1].starts_at.astimezone(JST).date()
+    none = runner.invoke(args=["mail", "remind", "--date", "2020-01-01"])
+    assert "queued 0 reminders" in none.output
+    some = runner.invoke(args=["mail", "remind", "--date", day.isoformat()])
+    assert "queued 1 reminders" in some.output

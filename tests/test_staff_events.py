@@ -1,0 +1,196 @@
+"""Organizers run events from the staff pages: create with sessions, edit, publish, cancel."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from conftest import csrf_of
+from hikisupport.database import utcnow
+from hikisupport.extensions import db
+from hikisupport.japanese import JST
+from hikisupport.models import AuditLog, Event, OutboxMessage, Registration
+
+
+def local(dt):
+    return dt.astimezone(JST).strftime("%Y-%m-%dT%H:%M")
+
+
+def event_form(token, **changes):
+    start = (utcnow() + timedelta(days=20)).replace(minute=0, second=0, microsecond=0)
+    data = {
+        "csrf_token": token,
+        "kind": "course",
+        "title": "ひきこもりサポーター養成講座（秋期）",
+        "description": "全2回の講座です。",
+        "capacity": "20",
+        "waitlist": "y",
+        "admission": "first_come",
+        "certifies": "y",
+        "residency": ["live", "work"],
+        "status": "published",
+        "sessions-0-starts_at": local(start),
+        "sessions-0-ends_at": local(start + timedelta(hours=2)),
+        "sessions-0-venue": "杉並区役所 中棟6階",
+        "sessions-1-starts_at": local(start + timedelta(days=7)),
+        "sessions-1-ends_at": local(start + timedelta(days=7, hours=2)),
+        "sessions-1-venue": "杉並区役所 中棟6階",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_organizer_creates_an_event_with_sessions(staff_world, login_as, client):
+    organizer = login_as(staff_world.organizer)
+    response = organizer.post("/staff/events/new", data=event_form(csrf_of(organizer)))
+    assert response.status_code == 303
+    event = db.session.scalar(sa.select(Event).order_by(Event.id.desc()))
+    assert event.title == "ひきこもりサポーター養成講座（秋期）"
+    assert event.organization_id == staff_world.ward.id  # the organizer's own
+    assert [s.number for s in event.sessions] == [1, 2]
+    assert event.sessions[0].starts_at.astimezone(JST).minute == 0
+    assert event.eligible_residencies == ["live", "work"]
+    assert event.registration_closes_at == event.sessions[0].starts_at  # the default
+    assert client.get(f"/events/{event.id}").status_code == 200
+    assert "event.create" in db.session.scalars(sa.select(AuditLog.action)).all()
+
+
+def test_a_draft_is_not_public_until_published(staff_world, login_as, client):
+    organizer = login_as(staff_world.organizer)
+    token = csrf_of(organizer)
+    organizer.post("/staff/events/new", data=event_form(token, status="draft"))
+    event = db.session.scalar(sa.select(Event).order_by(Event.id.desc()))
+    assert client.get(f"/events/{event.id}").status_code == 404
+    assert event.title not in client.get("/events").get_data(as_text=True)
+    organizer.post(f"/staff/events/{event.id}/publish", data={"csrf_token": token})
+    assert client.get(f"/events/{event.id}").status_code == 200
+
+
+def test_event_form_errors_are_shown_beside_the_fields(staff_world, login_as):
+    organizer = login_as(staff_world.organizer)
+    start = utcnow() + timedelta(days=20)
+    response = organizer.post(
+        "/staff/events/new",
+        data=event_form(
+            csrf_of(organizer),
+            title="",
+            capacity="abc",
+            **{
+                "sessions-0-ends_at": local(start - timedelta(hours=1)),
+                "sessions-0-starts_at": local(start),
+            },
+        ),
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "名称を入力してください。" in html
+    assert 'id="capacity-error"' in html
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Event))
+    response = organizer.post(
+        "/staff/events/new",
+        data=event_form(
+            csrf_of(organizer),
+            **{
+                "sessions-0-ends_at": local(start - timedelta(hours=1)),
+                "sessions-0-starts_at": local(start),
+            },
+        ),
+    )
+    assert response.status_code == 422
+    assert "終了は開始より後にしてください。" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == before
+
+
+def test_adding_a_session_row_keeps_what_was_typed(staff_world, login_as):
+    organizer = login_as(staff_world.organizer)
+    response = organizer.post(
+        "/staff/events/new", data={**event_form(csrf_of(organizer)), "add_session": "1"}
+    )
+    html = response.get_data(as_text=True)
+    assert "第3回" in html and "秋期" in html
+
+
+def test_more_seats_promote_the_waitlist_and_fewer_than_confirmed_are_refused(
+    staff_world, login_as
+):
+    event = staff_world.event  # capacity 1: one confirmed, two waitlisted
+    organizer = login_as(staff_world.organizer)
+    token = csrf_of(organizer)
+    edit = organizer.get(f"/staff/events/{event.id}/edit").get_data(as_text=True)
+    assert event.title in edit
+    sessions = {
+        f"sessions-{i}-{k}": v
+        for i, s in enumerate(event.sessions)
+        for k, v in {
+            "id": str(s.id),
+            "starts_at": local(s.starts_at),
+            "ends_at": local(s.ends_at),
+            "venue": s.venue,
+        }.items()
+    }
+    base = {
+        "csrf_token": token,
+        "kind": "course",
+        "title": event.title,
+        "waitlist": "y",
+        "admission": "first_come",
+        "residency": ["live", "work", "study", "other"],
+        "status": "published",
+        **sessions,
+    }
+    response = organizer.post(f"/staff/events/{event.id}/edit", data={**base, "capacity": "2"})
+    assert response.status_code == 303
+    statuses = db.session.scalars(sa.select(Registration.status).order_by(Registration.id)).all()
+    assert statuses == ["confirmed", "confirmed", "waitlisted"]
+    promoted_mails = db.session.scalars(
+        sa.select(OutboxMessage.recipient).filter_by(kind="promoted")
+    ).all()
+    assert promoted_mails == ["person1@example.jp"]
+
+    refused = organizer.post(f"/staff/events/{event.id}/edit", data={**base, "capacity": "1"})
+    assert refused.status_code == 422
+    assert "参加確定の人数（2名）より少なくできません" in refused.get_data(as_text=True)
+    db.session.refresh(event)
+    assert event.capacity == 2
+
+
+def test_cancelling_an_event_mails_every_registrant(staff_world, login_as, client):
+    event = staff_world.event
+    organizer = login_as(staff_world.organizer)
+    confirm = organizer.get(f"/staff/events/{event.id}/cancel")
+    assert "中止にしますか" in confirm.get_data(as_text=True)
+    response = organizer.post(
+        f"/staff/events/{event.id}/cancel",
+        data={"csrf_token": csrf_of(organizer), "reason": "台風のため"},
+    )
+    assert response.status_code == 303
+    db.session.refresh(event)
+    assert event.status == "cancelled"
+    mails = db.session.scalars(sa.select(OutboxMessage).filter_by(kind="event_cancelled")).all()
+    assert sorted(m.recipient for m in mails) == [f"person{i}@example.jp" for i in range(3)]
+    assert all("台風のため" in m.body_text for m in mails)
+    assert all(r.status == "cancelled" for r in db.session.scalars(sa.select(Registration)))
+    assert "中止" in client.get(f"/events/{event.id}").get_data(as_text=True)
+
+
+def test_another_organizations_organizer_cannot_touch_the_event(staff_world, login_as):
+    other = login_as(staff_world.other_organizer)
+    event = staff_world.event
+    assert other.get(f"/staff/events/{event.id}").status_code == 404
+    assert (
+        other.post(
+            f"/staff/events/{event.id}/cancel", data={"csrf_token": csrf_of(other)}
+        ).status_code
+        == 404
+    )
+    assert event.title not in other.get("/staff/events/").get_data(as_text=True)
+    db.session.refresh(event)
+    assert event.status == "published"
+
+
+def test_policy_sees_counts_but_no_names(staff_world, login_as):
+    policy = login_as(staff_world.policy)
+    html = policy.get(f"/staff/events/{staff_world.event.id}").get_data(as_text=True)
+    assert "参加確定" in html and "1名" in html
+    for personal in ("花子", "person0@example.jp", "スギナミ"):
+        assert personal not in html
+    assert policy.get(f"/staff/events/{staff_world.event.id}/registrations").status_code == 403

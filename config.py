@@ -30,7 +30,8 @@ class Config:
     # SQLALCHEMY_DATABASE_URI of None means "the SQLite file in the instance folder";
     # create_app fills it in because only the app knows where its instance folder is.
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
-    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+    # Unset on a development machine: create_app keeps a random key in instance/secret_key.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "unset"
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")

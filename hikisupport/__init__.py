@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from flask import Flask
@@ -15,7 +16,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config as config_module
 from hikisupport import cli, errors, security
 from hikisupport.database import sqlite_engine_options
-from hikisupport.extensions import csrf, db, mail, migrate
+from hikisupport.extensions import csrf, db, migrate
+from hikisupport.extensions import mail as mail_extension  # `mail` is also a subpackage
 from hikisupport.logs import install_redaction
 from hikisupport.routing import CONVERTERS
 from hikisupport.staff import auth as staff_auth
@@ -61,11 +63,20 @@ def _load_config(app: Flask, config: object | dict | None) -> None:
     app.config.update(overrides)
     app.config["WTF_I18N_ENABLED"] = False
 
+    if (
+        not os.environ.get("SECRET_KEY")
+        and not app.config.get("TESTING")
+        and (app.config["SECRET_KEY"] == config_module.Config.SECRET_KEY)
+    ):
+        app.config["SECRET_KEY"] = _instance_secret_key(app)
+
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         path = Path(app.instance_path) / "hikisupport.sqlite3"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # Query parameters are personal data (names, tokens): keep them out of error messages.
+    options.setdefault("hide_parameters", True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options.update(sqlite_engine_options(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
     else:
@@ -74,13 +85,31 @@ def _load_config(app: Flask, config: object | dict | None) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
+def _instance_secret_key(app: Flask) -> str:
+    """Without SECRET_KEY (a development machine), a random key kept in the instance folder:
+    never a constant that anyone could use to forge a staff session."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"secret_key.{os.getpid()}.tmp")
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)  # atomic, never replaces: every worker ends up with one key
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
 def _register_extensions(app: Flask) -> None:
     db.init_app(app)
     # Sessions are request-scoped (see extensions._session_scope): end each with its request.
     app.teardown_request(lambda exc: db.session.remove())
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
-    mail.init_app(app)
+    mail_extension.init_app(app)
     staff_auth.init_app(app)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind the ward's reverse proxy: the client's address (for the audit log) and the

@@ -86,6 +86,7 @@ def load_demo() -> bool:
 
     now = utcnow()
     today = now.astimezone(JST).date()
+    week_ago = jst_datetime(today.year, today.month, today.day, 9, 0) - timedelta(days=7)
     lecture_day = _saturday_on_or_after(today + timedelta(days=14))
     course_day = _saturday_on_or_after(today + timedelta(days=21))
     three = [_saturday_on_or_after(today + timedelta(days=28))]
@@ -107,7 +108,7 @@ def load_demo() -> bool:
         waitlist=True,
         certifies=False,
         eligible_residencies=["live", "work", "study"],
-        registration_opens_at=now - timedelta(days=7),
+        registration_opens_at=week_ago,
         registration_closes_at=jst_datetime(
             lecture_day.year, lecture_day.month, lecture_day.day, 12, 0
         ),
@@ -127,7 +128,7 @@ def load_demo() -> bool:
         waitlist=True,
         certifies=True,
         eligible_residencies=["live", "work", "study"],
-        registration_opens_at=now - timedelta(days=7),
+        registration_opens_at=week_ago,
         registration_closes_at=jst_datetime(
             course_day.year, course_day.month, course_day.day, 9, 0
         ),
@@ -147,13 +148,33 @@ def load_demo() -> bool:
         waitlist=True,
         certifies=True,
         eligible_residencies=["live"],
-        registration_opens_at=now - timedelta(days=7),
+        registration_opens_at=week_ago,
         registration_closes_at=jst_datetime(three[0].year, three[0].month, three[0].day, 9, 0),
         sessions=[
             _session(i + 1, day, (10, 0), (12, 0), VENUE_HALL, VENUE_HALL_ACCESS)
             for i, day in enumerate(three)
         ],
     )
-    db.session.add_all([lecture, one_day, three_part])
+    followup_day = _saturday_on_or_after(three[-1] + timedelta(days=14))
+    followup = Event(
+        organization=ward,
+        kind="followup",
+        title="ひきこもりサポーター フォローアップ研修（抽選）",
+        description=(
+            "養成講座を修了したサポーターの方を対象に、相談を受けたときの対応を事例で振り返り、"
+            "区内の居場所や相談窓口の最新情報をお伝えします。会場の都合により抽選とします。"
+        ),
+        audience="ひきこもりサポーターとして登録されている方",
+        capacity=20,
+        waitlist=True,
+        admission="lottery",
+        certifies=False,
+        eligible_residencies=["live", "work", "study"],
+        registration_opens_at=week_ago,
+        registration_closes_at=jst_datetime(today.year, today.month, today.day, 17, 0)
+        + timedelta(days=10),
+        sessions=[_session(1, followup_day, (14, 0), (16, 0), VENUE_CENTER, VENUE_CENTER_ACCESS)],
+    )
+    db.session.add_all([lecture, one_day, three_part, followup])
     db.session.flush()
     return True

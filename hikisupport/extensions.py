@@ -7,7 +7,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
 from hikisupport.database import Base
-from hikisupport.mail.transport import Mail
+from hikisupport.smtp import Mail
 
 
 def _session_scope() -> int:

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from hikisupport.japanese import JST, has_control_characters, normalize_text
+from hikisupport.japanese import JST, MAX_YEAR, MIN_YEAR, has_control_characters, normalize_text
 
 INVALID_CHARACTERS = "使用できない文字が含まれています。"
 INVALID_CHOICE = "選択肢の中から選んでください。"
@@ -108,6 +108,8 @@ class JapanDateTimeField(StringField):
                 local = datetime.strptime(unicodedata.normalize("NFKC", self.raw), fmt)
             except ValueError:
                 continue
+            if not MIN_YEAR <= local.year <= MAX_YEAR:
+                raise ValueError(f"{MIN_YEAR}年から{MAX_YEAR}年までの日時を入力してください。")
             self.data = local.replace(tzinfo=JST).astimezone(UTC)
             return
         raise ValueError("日時の形式が正しくありません（例：2026-12-12T14:00）。")

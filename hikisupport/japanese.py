@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 JST = ZoneInfo("Asia/Tokyo")
+# Dates people may enter (events, filters): far-off years are typing mistakes, and years near
+# datetime's limits overflow when converted between time zones.
+MIN_YEAR, MAX_YEAR = 2000, 2100
 WEEKDAYS = "月火水木金土日"
 
 # (first day, era name); newest first.

@@ -8,6 +8,8 @@ import re
 from flask import Flask
 
 # /r/<token>… in any logged text (request lines, tracebacks' "Exception on /r/… [GET]").
+# SQL parameters (a token being looked up, a name being inserted) never reach the logs at
+# all: the engine runs with hide_parameters=True.
 _PERSONAL_LINK = re.compile(r"/r/[A-Za-z0-9_-]{16,}")
 REDACTED = "/r/[redacted]"
 
@@ -17,11 +19,18 @@ def redact(text: str) -> str:
 
 
 class RedactTokens(logging.Filter):
+    """Personal links out of the message and out of any traceback attached to it."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, ()
+        if record.exc_info and not record.exc_text:
+            # Formatted here, redacted, and cached where every Formatter looks first.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
 
 

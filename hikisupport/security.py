@@ -46,8 +46,9 @@ def register(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("HSTS"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.path.startswith("/r/"):
-            # A personal page: never cached by a shared or back-button cache, never indexed.
+        if request.path.startswith(("/r/", "/staff", "/api/")):
+            # Personal pages, rosters, API answers: never kept by a shared or back-button cache
+            # (an office PC is shared), never indexed.
             headers["Cache-Control"] = "no-store"
             headers["X-Robots-Tag"] = "noindex, nofollow"
         return response

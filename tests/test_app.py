@@ -97,10 +97,11 @@ def test_demo_load_is_idempotent(runner, app):
     ).all()
     assert [tuple(t) for t in targets] == [(2026, 120), (2030, 360)]
     events = db.session.scalars(sa.select(Event).order_by(Event.id)).all()
-    assert [(e.kind, len(e.sessions)) for e in events] == [
-        ("lecture", 1),
-        ("course", 1),
-        ("course", 3),
+    assert [(e.kind, len(e.sessions), e.admission) for e in events] == [
+        ("lecture", 1, "first_come"),
+        ("course", 1, "first_come"),
+        ("course", 3, "first_come"),
+        ("followup", 1, "lottery"),
     ]
 
 

@@ -151,3 +151,56 @@ def test_gives_up_after_max_attempts(make_event, sign_up, app):
 @pytest.mark.parametrize(("attempts", "minutes"), [(1, 1), (2, 2), (3, 4), (10, 360)])
 def test_backoff_grows_and_is_capped(attempts, minutes):
     assert backoff(attempts) == timedelta(minutes=minutes)
+
+
+class SlowToAcknowledge:
+    """A relay that takes the whole message, then answers "250" too late."""
+
+    def __init__(self, delay):
+        self.delay, self.received = delay, 0
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        self.received += 1
+        await asyncio.sleep(self.delay)
+        return "250 OK"
+
+
+def test_a_timeout_after_the_message_was_sent_is_not_retried(make_event, sign_up, app):
+    from aiosmtpd.controller import Controller
+
+    handler = SlowToAcknowledge(delay=2.5)
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app.config.update(MAIL_PORT=port, MAIL_TIMEOUT=1)
+        event = make_event()
+        sign_up(event.id)
+        report = deliver_due()
+        assert report.failed == 1
+        (row,) = outbox_rows()
+        assert row.status == "failed" and "届いたかどうか分かりません" in row.last_error
+        # A later run does not send it again on its own.
+        db.session.commit()
+        deliver_due(utcnow() + timedelta(hours=7))
+        assert handler.received == 1
+    finally:
+        controller.stop()
+
+
+def test_a_broken_row_does_not_stop_the_others(make_event, sign_up, inbox, app):
+    event = make_event()
+    sign_up(event.id, email="a@example.jp")
+    sign_up(event.id, email="b@example.jp")
+    first, second = outbox_rows()
+    first.subject = "件名\r\nBcc: someone@example.jp"  # a header Flask-Mail refuses
+    db.session.commit()
+    report = deliver_due()
+    db.session.commit()
+    assert (report.sent, report.failed) == (1, 1)
+    first, second = outbox_rows()
+    assert first.status == "failed" and "BadHeader" in first.last_error  # retrying won't help
+    assert second.status == "sent"
+    assert [m["To"] for m in inbox.messages()] == ["b@example.jp"]

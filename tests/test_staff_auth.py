@@ -88,10 +88,20 @@ def test_five_failures_lock_the_account_with_a_clear_message(runner, client):
     for _ in range(4):
         assert login(client, "ward@example.jp", "wrong password!!").status_code == 422
     fifth = login(client, "ward@example.jp", "wrong password!!").get_data(as_text=True)
-    assert "5回続けて失敗したため" in fifth and "ロックされています" in fifth
-    # Even the right password is refused while locked.
+    assert "5回続けて間違えると、15分間ログインできなくなります。" in fifth
+    # Even the right password is refused while locked, with the same answer as any failure
+    # (the form does not tell which addresses are staff).
     locked = login(client, "ward@example.jp", PASSWORD)
-    assert locked.status_code == 422 and "ロックされています" in locked.get_data(as_text=True)
+    assert locked.status_code == 422
+    assert locked.get_data(as_text=True).count("15分間ログインできなくなります") == 1
+    assert (
+        login(client, "nobody@example.jp", "x" * 12)
+        .get_data(as_text=True)
+        .count("15分間ログインできなくなります")
+        == 1
+    )
+    db.session.refresh(staff)
+    assert staff.locked_until > utcnow()
     # After the lock-out period the right password works again.
     db.session.refresh(staff)
     staff.locked_until = utcnow() - timedelta(seconds=1)
@@ -106,6 +116,16 @@ def test_a_deactivated_account_cannot_log_in(runner, client, app):
     staff.active = False
     db.session.commit()
     assert login(client, "ward@example.jp", PASSWORD).status_code == 422
+
+
+def test_a_copied_session_cookie_is_worthless_after_logout(runner, client, app):
+    create(runner)
+    login(client, "ward@example.jp", PASSWORD)
+    copied = client.get_cookie("session").value
+    client.post("/staff/logout", data={"csrf_token": csrf_of(client)})
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/staff/events/").status_code == 302
 
 
 def test_login_starts_a_new_session(runner, client):
@@ -167,3 +187,24 @@ def test_admin_adds_and_deactivates_staff(staff_world, login_as):
     assert new.active is False
     actions = db.session.scalars(sa.select(AuditLog.action)).all()
     assert {"staff.create", "staff.deactivate"} <= set(actions)
+
+
+def test_admin_adds_an_organization_for_a_new_npo(staff_world, login_as):
+    from hikisupport.models import Organization
+
+    admin = login_as(staff_world.admin)
+    token = csrf_of(admin)
+    response = admin.post(
+        "/staff/organizations",
+        data={"name": "NPO法人 ひだまり（委託先）", "kind": "npo", "csrf_token": token},
+    )
+    assert response.status_code == 303
+    added = db.session.scalar(sa.select(Organization).filter_by(name="NPO法人 ひだまり（委託先）"))
+    assert added.kind == "npo"  # 全角 brackets kept
+    again = admin.post(
+        "/staff/organizations",
+        data={"name": "NPO法人 ひだまり（委託先）", "kind": "npo", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "すでに登録されています" in again.get_data(as_text=True)
+    assert "organization.create" in db.session.scalars(sa.select(AuditLog.action)).all()

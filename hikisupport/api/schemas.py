@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hikisupport.events.manage import EventInput, SessionInput
-from hikisupport.japanese import JST, has_control_characters
+from hikisupport.japanese import JST, MAX_YEAR, MIN_YEAR, has_control_characters
 from hikisupport.models import Event, Registration, Session
 
 
@@ -31,7 +31,7 @@ class _Reader:
     def _error(self, key: str, message: str):
         self.errors[self.prefix + key] = message
 
-    def text(self, key: str, required=False, default="", max_length=4000) -> str:
+    def text(self, key: str, required=False, default="", max_length=200, multiline=False) -> str:
         value = self.data.get(key, None)
         if value is None:
             if required:
@@ -40,8 +40,9 @@ class _Reader:
         if not isinstance(value, str):
             self._error(key, "文字列で指定してください。")
             return default
-        if has_control_characters(value, allow_newlines=True) or len(value) > max_length:
-            self._error(key, f"使用できない文字を含むか、{max_length}文字を超えています。")
+        if has_control_characters(value, allow_newlines=multiline) or len(value) > max_length:
+            lines = "" if multiline else "改行・"
+            self._error(key, f"{lines}使用できない文字を含むか、{max_length}文字を超えています。")
             return default
         return value
 
@@ -81,6 +82,12 @@ class _Reader:
         if parsed.tzinfo is None:
             self._error(key, "時差（+09:00 など）を付けて指定してください。")
             return None
+        if (
+            not MIN_YEAR <= parsed.year <= MAX_YEAR
+            or not MIN_YEAR <= (parsed.astimezone(JST).year) <= MAX_YEAR
+        ):
+            self._error(key, f"{MIN_YEAR}年から{MAX_YEAR}年までの日時で指定してください。")
+            return None
         return parsed
 
     def strings(self, key: str, default):
@@ -116,7 +123,7 @@ def parse_event(data) -> EventInput:
     result = EventInput(
         kind=r.text("kind", required=True, max_length=20),
         title=r.text("title", required=True, max_length=200),
-        description=r.text("description"),
+        description=r.text("description", max_length=4000, multiline=True),
         audience=r.text("audience", max_length=300),
         fee=r.text("fee", default="無料", max_length=100),
         capacity=r.integer("capacity", required=True, default=0),
@@ -128,7 +135,7 @@ def parse_event(data) -> EventInput:
         registration_opens_at=r.when("registration_opens_at"),
         registration_closes_at=r.when("registration_closes_at"),
         status=r.text("status", default="published", max_length=20),
-        reminder_text=r.text("reminder_text", max_length=1000),
+        reminder_text=r.text("reminder_text", max_length=1000, multiline=True),
         sessions=sessions,
     )
     if r.errors:

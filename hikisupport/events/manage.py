@@ -208,7 +208,7 @@ def update_event(event: Event, data: EventInput, now: datetime | None = None) ->
         sessions.append(session)
     _renumber(event, sessions)
     db.session.flush()
-    if event.capacity > before["capacity"]:
+    if event.capacity > before["capacity"] or before["status"] != event.status:
         promote_next(event, now)
     audit.record(
         "event.update",
@@ -231,6 +231,8 @@ def _renumber(event: Event, sessions: list[Session]) -> None:
 
 
 def publish(event: Event) -> None:
+    event = lock_event(event.id)
     if event.status == "draft":
         event.status = "published"
+        promote_next(event)  # seats freed while it was a draft go to those waiting
         audit.record("event.publish", event)

@@ -10,11 +10,11 @@ from sqlalchemy.orm import selectinload
 from hikisupport.database import utcnow
 from hikisupport.events import manage
 from hikisupport.events.forms import EventForm
-from hikisupport.events.services import event_availability
 from hikisupport.extensions import db
 from hikisupport.forms import BaseForm, CleanTextAreaField
 from hikisupport.models import Event, LotteryDraw, Organization
 from hikisupport.registration import lottery, services
+from hikisupport.registration.availability import event_availability
 from hikisupport.registration.roster import totals
 from hikisupport.registration.services import confirmed_counts
 from hikisupport.staff import audit

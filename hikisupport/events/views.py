@@ -2,7 +2,7 @@
 
 from flask import Blueprint, abort, render_template
 
-from hikisupport.events import services
+from hikisupport.registration import availability
 
 bp = Blueprint("events", __name__)
 
@@ -16,13 +16,13 @@ def home():
 @bp.get("/events")
 def events_list():
     """Upcoming lectures and courses with seats left."""
-    return render_template("events/list.html", events=services.upcoming_events())
+    return render_template("events/list.html", events=availability.upcoming_events())
 
 
 @bp.get("/events/<id:event_id>")
 def event_detail(event_id: int):
     """One event: its sessions, venue, who may apply, the registration period."""
-    event = services.public_event_or_none(event_id) or abort(404)
+    event = availability.public_event_or_none(event_id) or abort(404)
     return render_template(
-        "events/detail.html", event=event, availability=services.event_availability(event)
+        "events/detail.html", event=event, availability=availability.event_availability(event)
     )

@@ -179,11 +179,26 @@ def _claim(message_id: int, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-def _finish(message_id: int, now: datetime, error: BaseException | None) -> None:
+# How a delivery attempt ended. BROKEN: the row itself cannot be sent (a header Flask-Mail
+# refuses, an attachment that cannot be drawn); trying again would fail the same way.
+SENT, NOT_SENT, UNKNOWN, BROKEN = "sent", "not sent", "unknown", "broken"
+UNKNOWN_OUTCOME = (
+    "送信中に接続が切れたため、届いたかどうか分かりません。二重送信を避けて再送していません。"
+    "届いていない場合は手動で再送してください。"
+)
+
+
+def _finish(message_id: int, now: datetime, outcome: str, error: BaseException | None) -> None:
     begin_write(db.session)
     row = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    if error is None:
+    if outcome == SENT:
         row.status, row.sent_at, row.last_error = "sent", now, ""
+    elif outcome == UNKNOWN:
+        row.status = "failed"
+        row.last_error = f"{UNKNOWN_OUTCOME}（{type(error).__name__}: {error}）"[:2000]
+    elif outcome == BROKEN:
+        row.status = "failed"
+        row.last_error = f"送信できない内容です（{type(error).__name__}: {error}）"[:2000]
     else:
         row.last_error = f"{type(error).__name__}: {error}"[:2000]
         if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
@@ -194,7 +209,17 @@ def _finish(message_id: int, now: datetime, error: BaseException | None) -> None
     db.session.commit()
 
 
-def _is_connection_error(error: BaseException) -> bool:
+def _send_outcome(error: BaseException) -> str:
+    """After a failure inside `send`: did the message certainly not go?
+
+    An explicit refusal (a 4xx/5xx reply to MAIL, RCPT or DATA) means it did not. A dropped
+    connection or a timeout may have come after the relay accepted the message: unknown."""
+    if isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+        return NOT_SENT
+    return UNKNOWN
+
+
+def _is_connection_error(error: BaseException | None) -> bool:
     """The relay is unreachable or went away (as opposed to refusing one message)."""
     if isinstance(error, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
         return True
@@ -203,13 +228,15 @@ def _is_connection_error(error: BaseException) -> bool:
 
 
 def deliver_due(now: datetime | None = None, limit: int = 200) -> DeliveryReport:
-    """Send every pending mail that is due, over one SMTP connection; commit per mail."""
-    now = now or utcnow()
+    """Send every pending mail that is due, over one SMTP connection; commit per mail.
+
+    `now` fixes the clock (tests); otherwise each step reads the time when it happens."""
+    clock = (lambda: now) if now is not None else utcnow
     report = DeliveryReport()
-    _fail_stale_sending(now)
+    _fail_stale_sending(clock())
     due_ids = db.session.scalars(
         sa.select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= clock())
         .order_by(OutboxMessage.id)
         .limit(limit)
     ).all()
@@ -218,24 +245,35 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> DeliveryReport
     with ExitStack() as stack:
         connection = None
         for message_id in due_ids:
-            if not _claim(message_id, now):
+            if not _claim(message_id, clock()):
                 continue
-            message = to_flask_message(db.session.get(OutboxMessage, message_id))
-            db.session.commit()  # no transaction stays open while SMTP is talking
-            error: OSError | None = None
+            outcome, error = SENT, None
             try:
-                if connection is None:
-                    connection = stack.enter_context(mail.connect())
-                connection.send(message)
-            except OSError as exc:  # every smtplib and socket error, timeouts included
-                error = exc
-            _finish(message_id, now, error)
+                message = to_flask_message(db.session.get(OutboxMessage, message_id))
+            except Exception as exc:  # noqa: BLE001 - a broken row must not stop the others
+                outcome, error = BROKEN, exc
+            finally:
+                db.session.commit()  # no transaction stays open while SMTP is talking
             if error is None:
+                try:
+                    if connection is None:
+                        connection = stack.enter_context(mail.connect())
+                except OSError as exc:  # refused, unreachable, TLS or login failed: not sent
+                    outcome, error = NOT_SENT, exc
+                else:
+                    try:
+                        connection.send(message)
+                    except OSError as exc:
+                        outcome, error = _send_outcome(exc), exc
+                    except Exception as exc:  # noqa: BLE001 - e.g. a header Flask-Mail refuses
+                        outcome, error = BROKEN, exc
+            _finish(message_id, clock(), outcome, error)
+            if outcome == SENT:
                 report.sent += 1
                 continue
             report.failed += 1
             report.errors.append(f"#{message_id}: {type(error).__name__}: {error}")
-            log.warning("mail %s not delivered: %s", message_id, error)
+            log.warning("mail %s not delivered (%s): %s", message_id, outcome, error)
             if _is_connection_error(error):
                 report.stopped_early = True
                 stack.pop_all()  # the connection is gone; quitting it would raise again

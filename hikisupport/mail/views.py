@@ -5,6 +5,8 @@ would send can be read here."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
@@ -17,16 +19,19 @@ from hikisupport.staff.access import requires
 bp = Blueprint("staff_mail", __name__, url_prefix="/staff/mail")
 STATUSES = {"pending": "送信待ち", "sending": "送信中", "sent": "送信済み", "failed": "送信失敗"}
 PAGE_SIZE = 100
+PERSONAL_LINK = re.compile(r"/r/[A-Za-z0-9_-]{16,}")
 
 
 @bp.get("/")
-@requires("admin", personal_data=True)
+@requires("admin", personal_data=True, records_view=True)
 def outbox():
     """The outbox, newest first, filtered by status."""
     status = request.args.get("status", "")
     query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(PAGE_SIZE)
     if status in STATUSES:
         query = query.where(OutboxMessage.status == status)
+    audit.record("mail.list", status=status or "all")
+    db.session.commit()
     counts = dict(
         db.session.execute(
             sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
@@ -48,7 +53,9 @@ def message(message_id: int):
     row = db.session.get(OutboxMessage, message_id) or abort(404)
     audit.record("mail.view", row)
     db.session.commit()
-    return render_template("staff/mail/message.html", message=row, statuses=STATUSES)
+    # The resident's personal link would let whoever reads this act as them: not shown.
+    body = PERSONAL_LINK.sub("/r/（ご本人用のリンク・表示しません）", row.body_text)
+    return render_template("staff/mail/message.html", message=row, body=body, statuses=STATUSES)
 
 
 @bp.post("/<id:message_id>/retry")

@@ -51,10 +51,19 @@ class StaffUser(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # Part of the id kept in the session cookie: raising it (logout, deactivation) makes every
+    # copy of an earlier cookie worthless.
+    session_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organization: Mapped[Organization | None] = relationship()
     api_tokens: Mapped[list[ApiToken]] = relationship(back_populates="staff")
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie carries
+        return f"{self.id}.{self.session_version}"
+
+    def end_sessions(self) -> None:
+        self.session_version += 1
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot log in

@@ -46,6 +46,8 @@ def draw(event: Event, now: datetime | None = None, seed: str | None = None) -> 
     event = lock_event(event.id)
     if not event.is_lottery:
         raise DrawRefused("この催しは先着順です。")
+    if event.status != "published":
+        raise DrawRefused("公開中の催しだけ抽選できます（下書き・中止の催しは抽選できません）。")
     if db.session.scalar(sa.select(LotteryDraw.id).filter_by(event_id=event.id)):
         raise DrawRefused("抽選はすでに行われています。")
     if now < event.registration_closes_at:

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hikisupport.database import transaction_info, utcnow
 from hikisupport.extensions import db
@@ -29,6 +31,7 @@ from hikisupport.models import (
 )
 from hikisupport.registration import notifications
 from hikisupport.registration.tickets import new_personal_token, new_ticket_code
+from hikisupport.staff import audit
 
 CONFIRMED = RegistrationStatus.CONFIRMED.value
 WAITLISTED = RegistrationStatus.WAITLISTED.value
@@ -206,14 +209,21 @@ def register(
     else:
         check_open(event, now)
     check_eligible(event, applicant.residency)
+    # Decided before anyone's address is looked up, so the answer for a full event is the
+    # same whether or not that address already signed up: nobody can test an address.
+    if event.is_lottery and not is_drawn(event.id):
+        status, position = APPLIED, None
+    elif count_confirmed(event.id) < event.capacity:
+        status, position = CONFIRMED, None
+    elif event.waitlist:
+        status, position = WAITLISTED, _last_waitlist_position(event.id) + 1
+    else:
+        raise EventFull("申し訳ありません。満席です。")
 
-    person = (
-        db.session.scalar(sa.select(Person).where(Person.email == applicant.email))
-        if applicant.email
-        else None
-    )
-    if person is None:
-        person = Person(email=applicant.email or None, created_at=now)
+    if applicant.email:
+        person = _person_for(applicant.email, now)
+    else:  # entered by staff without an address: always a person of their own
+        person = Person(email=None, created_at=now)
         db.session.add(person)
         db.session.flush()
     registration = db.session.scalar(
@@ -228,15 +238,6 @@ def register(
             )
         resend_personal_link(registration, now)
         return SignUpResult(registration, created=False)
-
-    if event.is_lottery and not is_drawn(event.id):
-        status, position = APPLIED, None
-    elif count_confirmed(event.id) < event.capacity:
-        status, position = CONFIRMED, None
-    elif event.waitlist:
-        status, position = WAITLISTED, _last_waitlist_position(event.id) + 1
-    else:
-        raise EventFull("申し訳ありません。満席です。")
 
     ticket = _unique_ticket_code()
     if registration is None:
@@ -261,7 +262,27 @@ def register(
         WAITLISTED: notifications.waitlisted,
         APPLIED: notifications.applied,
     }[status](registration)
+    audit.record(
+        "registration.create",
+        registration,
+        status=status,
+        source=source,
+        by="staff" if by_staff else "resident",
+    )
     return SignUpResult(registration, created=True)
+
+
+def _person_for(email: str, now: datetime) -> Person:
+    """The person with this address, created if new. Two sign-ups for different events lock
+    different events, so both may try to create the same person at once: the insert does
+    nothing if the other got there first, then both read the one row."""
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
+    db.session.execute(
+        insert(Person)
+        .values(email=email, created_at=now)
+        .on_conflict_do_nothing(index_elements=["email"])
+    )
+    return db.session.scalar(sa.select(Person).where(Person.email == email))
 
 
 def is_drawn(event_id: int) -> bool:
@@ -326,6 +347,13 @@ def cancel(
     registration.cancel_reason = reason
     db.session.flush()
     notifications.cancelled(registration)
+    audit.record(
+        "registration.cancel",
+        registration,
+        was=was,
+        reason=reason,
+        by="staff" if reason else "resident",
+    )
 
     if was == WAITLISTED:
         _close_waitlist_gap(event.id, old_position)
@@ -351,6 +379,9 @@ def promote_with_extra_seat(registration: Registration, now: datetime | None = N
     db.session.flush()
     _close_waitlist_gap(event.id, position)
     notifications.promoted(registration)
+    audit.record(
+        "registration.promote", registration, capacity=event.capacity, by="staff", out_of_turn=True
+    )
 
 
 def cancel_event(event: Event, reason: str, now: datetime | None = None) -> int:
@@ -394,7 +425,9 @@ def promote_next(event: Event, now: datetime | None = None) -> Registration | No
     """Fill free seats from the head of the waitlist (caller holds the event lock)."""
     now = now or utcnow()
     promoted = None
-    if event.status != "published" or (event.is_lottery and not is_drawn(event.id)):
+    # A draft fills its free seats too (staff may enter people before publishing); only a
+    # cancelled event, or a lottery before its draw, has no one to promote.
+    if event.status == "cancelled" or (event.is_lottery and not is_drawn(event.id)):
         return None
     while count_confirmed(event.id) < event.capacity:
         first = db.session.scalar(
@@ -411,6 +444,7 @@ def promote_next(event: Event, now: datetime | None = None) -> Registration | No
         db.session.flush()
         _close_waitlist_gap(event.id, 1)
         notifications.promoted(first)
+        audit.record("registration.promote", first, by="waitlist")
         promoted = promoted or first
     return promoted
 

@@ -157,12 +157,6 @@ def add(event_id: int):
                     flash(refused.message, "error")
             else:
                 registration = result.registration
-                audit.record(
-                    "registration.add",
-                    registration,
-                    source=registration.source,
-                    status=registration.status,
-                )
                 db.session.commit()
                 flash(
                     f"{registration.full_name} さんを登録しました"
@@ -182,12 +176,6 @@ def cancel(registration_id: int):
     if not form.validate():
         abort(400)
     promoted = services.cancel(registration, reason=form.reason.data or "主催者による取消")
-    audit.record(
-        "registration.cancel",
-        registration,
-        reason=form.reason.data,
-        promoted=promoted.id if promoted else None,
-    )
     db.session.commit()
     message = f"{registration.full_name} さんの申込を取り消しました。"
     if promoted:
@@ -207,7 +195,6 @@ def promote(registration_id: int):
         db.session.rollback()
         flash(refused.message, "error")
     else:
-        audit.record("registration.promote", registration, capacity=registration.event.capacity)
         db.session.commit()
         flash(
             f"{registration.full_name} さんを繰り上げました（定員を1名増やしました）。", "success"

@@ -6,10 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy.orm import joinedload
 
 from hikisupport.database import read_only, utcnow
-from hikisupport.events.services import event_availability, public_event_or_none
 from hikisupport.extensions import db
 from hikisupport.models import Event, Registration
 from hikisupport.registration import services
+from hikisupport.registration.availability import event_availability, public_event_or_none
 from hikisupport.registration.forms import RegistrationForm
 from hikisupport.registration.notifications import personal_url
 from hikisupport.registration.tickets import calendar_ics, ticket_svg_data_uri

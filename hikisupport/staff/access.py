@@ -54,12 +54,15 @@ def requires(
     def decorate(view):
         @wraps(view)
         def guarded(*args, **kwargs):
-            if records_view:
-                begin_write(db.session)
             if not current_user.is_authenticated:
                 return unauthenticated()
             if current_user.role not in roles:
                 abort(403)
+            if records_view:
+                # Only now, for someone allowed in: the read that found the user ends, and the
+                # view's transaction begins as a write one.
+                db.session.commit()
+                begin_write(db.session)
             return view(*args, **kwargs)
 
         guarded.access = Access(roles=tuple(roles), personal_data=personal_data, scope=scope)

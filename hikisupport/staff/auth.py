@@ -18,9 +18,15 @@ def init_app(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def load_staff(staff_id: str) -> StaffUser | None:
-    staff = db.session.get(StaffUser, int(staff_id)) if staff_id.isdigit() else None
-    return staff if staff is not None and staff.active else None
+def load_staff(session_id: str) -> StaffUser | None:
+    """`<id>.<session_version>` from the cookie: a logged-out cookie no longer matches."""
+    staff_id, _, version = session_id.partition(".")
+    if not (staff_id.isdigit() and version.isdigit()) or len(session_id) > 40:
+        return None
+    staff = db.session.get(StaffUser, int(staff_id))
+    if staff is None or not staff.active or staff.session_version != int(version):
+        return None
+    return staff
 
 
 @login_manager.request_loader

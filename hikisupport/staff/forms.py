@@ -6,8 +6,8 @@ from wtforms import PasswordField, SelectField
 from wtforms.validators import InputRequired, Length
 
 from hikisupport.forms import BaseForm, CleanStringField, choices_from
-from hikisupport.japanese import normalize_email
-from hikisupport.models import ROLES
+from hikisupport.japanese import normalize_email, normalize_line
+from hikisupport.models import ORGANIZATION_KINDS, ROLES
 
 
 class LoginForm(BaseForm):
@@ -40,4 +40,19 @@ class StaffForm(BaseForm):
     password = PasswordField(
         "初期パスワード（12文字以上）",
         [InputRequired(message="パスワードを入力してください。"), Length(max=200)],
+    )
+
+
+class OrganizationForm(BaseForm):
+    name = CleanStringField(
+        "団体名",
+        [InputRequired(message="団体名を入力してください。")],
+        max_length=100,
+        normalizer=normalize_line,
+    )
+    kind = SelectField(
+        "種別",
+        choices=choices_from(ORGANIZATION_KINDS),
+        default="npo",
+        invalid_choice_message="選択肢の中から選んでください。",
     )

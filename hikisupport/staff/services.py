@@ -17,6 +17,13 @@ from hikisupport.models import ROLES, ApiToken, Organization, StaffUser
 from hikisupport.staff import audit
 
 MAX_FAILED_LOGINS = 5
+# One answer for every failure (unknown address, wrong password, locked account), so the
+# login form tells nobody which addresses belong to staff.
+LOGIN_FAILED = (
+    "メールアドレスまたはパスワードが正しくありません。"
+    "5回続けて間違えると、15分間ログインできなくなります。"
+    "ログインできないときは、管理者に連絡してください。"
+)
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 # Compared against when the e-mail is unknown, so both answers take the same time.
@@ -85,14 +92,16 @@ def authenticate(email: str, password: str, now: datetime | None = None) -> Logi
     """Check a password, counting failures; five in a row lock the account for 15 minutes."""
     now = now or utcnow()
     email = normalize_email(email)
-    staff = db.session.scalar(sa.select(StaffUser).filter_by(email=email))
+    # Locked while checked: parallel guesses cannot lose each other's failure counts.
+    staff = db.session.scalar(sa.select(StaffUser).filter_by(email=email).with_for_update())
     if staff is None:
         check_password_hash(_DUMMY_HASH, password)
         audit.record("staff.login_failed", staff_email=email, reason="unknown")
-        return LoginResult(None, "メールアドレスまたはパスワードが正しくありません。")
+        return LoginResult(None, LOGIN_FAILED)
     if staff.locked_until is not None and staff.locked_until > now:
+        check_password_hash(_DUMMY_HASH, password)
         audit.record("staff.login_failed", staff, staff_email=email, reason="locked")
-        return LoginResult(None, _locked_message(staff.locked_until))
+        return LoginResult(None, LOGIN_FAILED)
     if not check_password_hash(staff.password_hash, password) or not staff.active:
         staff.failed_logins += 1
         reason = "inactive" if staff.active is False else "password"
@@ -100,23 +109,13 @@ def authenticate(email: str, password: str, now: datetime | None = None) -> Logi
             staff.locked_until = now + LOCKOUT
             staff.failed_logins = 0
             audit.record("staff.locked", staff, staff_email=email)
-            return LoginResult(None, _locked_message(staff.locked_until))
-        audit.record("staff.login_failed", staff, staff_email=email, reason=reason)
-        return LoginResult(None, "メールアドレスまたはパスワードが正しくありません。")
+        else:
+            audit.record("staff.login_failed", staff, staff_email=email, reason=reason)
+        return LoginResult(None, LOGIN_FAILED)
     staff.failed_logins = 0
     staff.locked_until = None
     staff.last_login_at = now
     return LoginResult(staff)
-
-
-def _locked_message(until: datetime) -> str:
-    from hikisupport.japanese import to_jst
-
-    return (
-        f"ログインに{MAX_FAILED_LOGINS}回続けて失敗したため、このアカウントは"
-        f"{to_jst(until):%H時%M分}までロックされています。時間をおいてお試しいただくか、"
-        "管理者に連絡してください。"
-    )
 
 
 def issue_token(staff: StaffUser) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -12,11 +12,11 @@ from flask_login import current_user, login_user, logout_user
 from hikisupport.database import utcnow
 from hikisupport.extensions import db
 from hikisupport.forms import choices_from
-from hikisupport.japanese import JST
+from hikisupport.japanese import JST, MAX_YEAR, MIN_YEAR
 from hikisupport.models import ApiToken, AuditLog, Organization, StaffUser
 from hikisupport.staff import audit, services
 from hikisupport.staff.access import public, requires
-from hikisupport.staff.forms import LoginForm, StaffForm
+from hikisupport.staff.forms import LoginForm, OrganizationForm, StaffForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -57,7 +57,9 @@ def login():
 @requires()
 def logout():
     """Sign out."""
-    audit.record("staff.logout", current_user._get_current_object())
+    staff = current_user._get_current_object()
+    staff.end_sessions()  # a copied cookie stops working too
+    audit.record("staff.logout", staff)
     db.session.commit()
     logout_user()
     session.clear()
@@ -114,7 +116,35 @@ def accounts():
         else:
             status = 422
     staff = db.session.scalars(sa.select(StaffUser).order_by(StaffUser.id)).all()
-    return render_template("staff/accounts.html", staff=staff, form=form), status
+    organizations = db.session.scalars(sa.select(Organization).order_by(Organization.id)).all()
+    return render_template(
+        "staff/accounts.html",
+        staff=staff,
+        form=form,
+        organizations=organizations,
+        organization_form=OrganizationForm(formdata=None),
+    ), status
+
+
+@bp.post("/organizations")
+@requires("admin")
+def add_organization():
+    """Add the ward or a contracted NPO, so its organizers can be given accounts."""
+    form = OrganizationForm()
+    if not form.validate():
+        flash(
+            "団体名を確認してください："
+            + "、".join(message for field in form for message in field.errors),
+            "error",
+        )
+    elif db.session.scalar(sa.select(Organization.id).filter_by(name=form.name.data)):
+        flash(f"「{form.name.data}」はすでに登録されています。", "error")
+    else:
+        organization = services.get_or_create_organization(form.name.data, form.kind.data)
+        audit.record("organization.create", organization, name=organization.name)
+        db.session.commit()
+        flash(f"「{organization.name}」を追加しました。", "success")
+    return redirect(url_for("staff.accounts"), code=303)
 
 
 @bp.post("/accounts/<id:staff_id>/active")
@@ -126,6 +156,7 @@ def set_active(staff_id: int):
         flash("自分自身のアカウントは停止できません。", "error")
         return redirect(url_for("staff.accounts"), code=303)
     staff.active = not staff.active
+    staff.end_sessions()
     if staff.active:
         staff.failed_logins, staff.locked_until = 0, None
     audit.record("staff.activate" if staff.active else "staff.deactivate", staff)
@@ -159,14 +190,17 @@ def revoke_token(token_id: int):
 AUDIT_PAGE_SIZE = 100
 
 
+AUDIT_FILTERS = ("action", "staff", "object_type", "from", "to")
+
+
 def _date_filter(name: str, end: bool = False):
-    value = request.args.get(name, "")
+    value = request.args.get(name, "")[:10]
     try:
         day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=JST)
     except ValueError:
         return None
-    from datetime import timedelta
-
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        return None
     return day + timedelta(days=1) if end else day
 
 
@@ -195,8 +229,10 @@ def audit_log():
         .offset((page - 1) * AUDIT_PAGE_SIZE)
     ).all()
     actions = db.session.scalars(sa.select(AuditLog.action).distinct().order_by(AuditLog.action))
+    filters = {k: request.args[k][:100] for k in AUDIT_FILTERS if request.args.get(k)}
     return render_template(
         "staff/audit.html",
+        filters=filters,
         rows=rows[:AUDIT_PAGE_SIZE],
         has_next=len(rows) > AUDIT_PAGE_SIZE,
         page=page,

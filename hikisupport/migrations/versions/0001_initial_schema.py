@@ -95,6 +95,7 @@ def upgrade():
     sa.Column('failed_logins', sa.Integer(), nullable=False),
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('session_version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("role != 'organizer' OR organization_id IS NOT NULL", name=op.f('ck_staff_users_organizer_has_org')),
     sa.CheckConstraint("role IN ('admin', 'organizer', 'policy')", name=op.f('ck_staff_users_role_known')),

@@ -1,4 +1,4 @@
-"""Queries about events as residents see them: what is coming up, and how many seats are left."""
+"""Whether an event takes sign-ups now and how many seats are left, as residents see it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from hikisupport.database import utcnow
 from hikisupport.extensions import db
-from hikisupport.models import Event, Session
+from hikisupport.models import Event, LotteryDraw, Session
 from hikisupport.registration.services import confirmed_counts
 
 
@@ -18,7 +18,7 @@ from hikisupport.registration.services import confirmed_counts
 class Availability:
     capacity: int
     confirmed: int
-    # open | waitlist | full | not_yet | closed | cancelled
+    # open | waitlist | full | lottery | not_yet | closed | cancelled
     state: str
 
     @property
@@ -29,6 +29,7 @@ class Availability:
     def label(self) -> str:
         return {
             "open": f"受付中（残り{self.seats_left}席）",
+            "lottery": f"抽選申込受付中（定員{self.capacity}名）",
             "waitlist": "満席・キャンセル待ち受付中",
             "full": "満席です",
             "not_yet": "受付開始前",
@@ -38,10 +39,12 @@ class Availability:
 
     @property
     def accepts_sign_ups(self) -> bool:
-        return self.state in {"open", "waitlist"}
+        return self.state in {"open", "waitlist", "lottery"}
 
 
-def availability(event: Event, confirmed: int, now: datetime | None = None) -> Availability:
+def availability(
+    event: Event, confirmed: int, now: datetime | None = None, drawn: bool = False
+) -> Availability:
     now = now or utcnow()
     if event.status == "cancelled":
         state = "cancelled"
@@ -49,6 +52,8 @@ def availability(event: Event, confirmed: int, now: datetime | None = None) -> A
         state = "not_yet"
     elif now >= event.registration_closes_at or event.status != "published":
         state = "closed"
+    elif event.is_lottery and not drawn:
+        state = "lottery"  # applications are collected; the draw decides after the deadline
     elif confirmed < event.capacity:
         state = "open"
     elif event.waitlist:
@@ -75,7 +80,18 @@ def upcoming_events(now: datetime | None = None) -> list[tuple[Event, Availabili
         .options(selectinload(Event.sessions))
     ).all()
     counts = confirmed_counts([e.id for e in events])
-    return [(e, availability(e, counts.get(e.id, 0), now)) for e in events]
+    drawn = drawn_event_ids([e.id for e in events])
+    return [(e, availability(e, counts.get(e.id, 0), now, e.id in drawn)) for e in events]
+
+
+def drawn_event_ids(event_ids: list[int]) -> set[int]:
+    if not event_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(LotteryDraw.event_id).where(LotteryDraw.event_id.in_(event_ids))
+        )
+    )
 
 
 def public_event_or_none(event_id: int) -> Event | None:
@@ -86,4 +102,5 @@ def public_event_or_none(event_id: int) -> Event | None:
 
 
 def event_availability(event: Event, now: datetime | None = None) -> Availability:
-    return availability(event, confirmed_counts([event.id]).get(event.id, 0), now)
+    drawn = bool(drawn_event_ids([event.id])) if event.is_lottery else False
+    return availability(event, confirmed_counts([event.id]).get(event.id, 0), now, drawn)

@@ -43,11 +43,6 @@ def fiscal_year(value: date | datetime) -> int:
     return day.year if day.month >= 4 else day.year - 1
 
 
-def fiscal_year_bounds(fy: int) -> tuple[datetime, datetime]:
-    """The first instant of a fiscal year and of the next one, in UTC."""
-    return jst_datetime(fy, 4, 1), jst_datetime(fy + 1, 4, 1)
-
-
 def era_year(year: int, month: int = 12, day: int = 31) -> str:
     """「令和8年」 for 2026; 「令和元年」 for the first year of an era."""
     when = date(year, month, day)

@@ -23,7 +23,6 @@ from hikisupport.extensions import db
 from hikisupport.japanese import wareki_datetime
 from hikisupport.models import (
     ACCOMMODATIONS,
-    RESIDENCIES,
     Event,
     Person,
     Registration,
@@ -145,14 +144,6 @@ def registration_period_text(event: Event) -> str:
     return (
         f"{wareki_datetime(event.registration_opens_at)}から"
         f"{wareki_datetime(event.registration_closes_at)}まで"
-    )
-
-
-def is_open_for_registration(event: Event, now: datetime | None = None) -> bool:
-    now = now or utcnow()
-    return (
-        event.status == "published"
-        and event.registration_opens_at <= now < event.registration_closes_at
     )
 
 
@@ -447,7 +438,3 @@ def promote_next(event: Event, now: datetime | None = None) -> Registration | No
         audit.record("registration.promote", first, by="waitlist")
         promoted = promoted or first
     return promoted
-
-
-def residency_label(code: str) -> str:
-    return RESIDENCIES.get(code, code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from hikisupport.extensions import db
 
@@ -35,7 +36,9 @@ def render_error(status: int, title: str | None = None, detail: str | None = Non
     default_title, default_detail = MESSAGES.get(status, MESSAGES[400])
     title, detail = title or default_title, detail or default_detail
     if _wants_json():
-        return {"error": f"http_{status}", "message": f"{title}。{detail}"}, status
+        # A stable code from the status's name: not_found, forbidden, method_not_allowed …
+        code = HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "_")
+        return {"error": code, "message": f"{title}。{detail}"}, status
     return render_template("errors/error.html", status=status, title=title, detail=detail), status
 
 

@@ -6,7 +6,7 @@ import unicodedata
 from datetime import UTC, datetime
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -75,6 +75,14 @@ class JapaneseRadioField(RadioField):
     def pre_validate(self, form):
         if self.data is not None:
             super().pre_validate(form)
+
+
+class JapaneseSelectField(SelectField):
+    """A drop-down whose wrong answer is told in Japanese."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("invalid_choice_message", INVALID_CHOICE)
+        super().__init__(*args, **kwargs)
 
 
 class CheckboxListField(SelectMultipleField):

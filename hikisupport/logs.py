@@ -10,12 +10,12 @@ from flask import Flask
 # /r/<token>… in any logged text (request lines, tracebacks' "Exception on /r/… [GET]").
 # SQL parameters (a token being looked up, a name being inserted) never reach the logs at
 # all: the engine runs with hide_parameters=True.
-_PERSONAL_LINK = re.compile(r"/r/[A-Za-z0-9_-]{16,}")
+PERSONAL_LINK = re.compile(r"/r/[A-Za-z0-9_-]{16,}")
 REDACTED = "/r/[redacted]"
 
 
 def redact(text: str) -> str:
-    return _PERSONAL_LINK.sub(REDACTED, text)
+    return PERSONAL_LINK.sub(REDACTED, text)
 
 
 class RedactTokens(logging.Filter):

@@ -195,3 +195,17 @@ def registration_json(registration: Registration) -> dict:
         "source": registration.source,
         "created_at": iso(registration.created_at),
     }
+
+
+def roster_row_json(row) -> dict:
+    """One line of a session's roster (registration.roster.RosterRow)."""
+    registration = row.registration
+    return {
+        "ticket": registration.ticket,
+        "family_name": registration.family_name,
+        "given_name": registration.given_name,
+        "family_name_kana": registration.family_name_kana,
+        "given_name_kana": registration.given_name_kana,
+        "status": registration.status,
+        "checked_in_at": iso(row.checked_in_at),
+    }

@@ -11,10 +11,17 @@ from hikisupport.api import schemas
 from hikisupport.api.openapi import openapi_document
 from hikisupport.events import manage
 from hikisupport.extensions import csrf, db
-from hikisupport.models import Event, Organization, Session
+from hikisupport.models import Event, Session
 from hikisupport.registration.roster import event_roster, session_roster, totals
 from hikisupport.staff import audit
-from hikisupport.staff.access import ALL_STAFF, MANAGERS, ensure_manages, public, requires
+from hikisupport.staff.access import (
+    ALL_STAFF,
+    MANAGERS,
+    event_for_staff,
+    managed,
+    public,
+    requires,
+)
 from hikisupport.staff.auth import authenticated_by_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -60,15 +67,6 @@ def _json_body():
     return data
 
 
-def _event_for_staff(event_id: int, manage_only: bool) -> Event:
-    event = db.session.get(Event, event_id)
-    if event is None:
-        raise ApiError("not_found", "催しが見つかりません。", 404)
-    if manage_only or current_user.role == "organizer":
-        ensure_manages(event)
-    return event
-
-
 def _event_json(event: Event) -> dict:
     counts = totals(event)
     return schemas.event_json(event, counts.confirmed, counts.waitlisted)
@@ -83,22 +81,17 @@ def create_event():
         data = schemas.parse_event(body)
     except schemas.JsonInvalid as invalid:
         return error("invalid", "入力内容に誤りがあります。", 422, fields=invalid.errors)
-    if current_user.role == "organizer":
-        organization = current_user.organization
-    else:
-        organization_id = body.get("organization_id")
-        organization = (
-            db.session.get(Organization, organization_id)
-            if isinstance(organization_id, int) and not isinstance(organization_id, bool)
-            else db.session.scalar(db.select(Organization).order_by(Organization.id).limit(1))
+    chosen = body.get("organization_id")
+    organization = manage.organization_for_new_event(
+        current_user, chosen if isinstance(chosen, int) and not isinstance(chosen, bool) else None
+    )
+    if organization is None:
+        return error(
+            "invalid",
+            "主催団体が見つかりません。",
+            422,
+            fields={"organization_id": "存在する団体のidを指定してください。"},
         )
-        if organization is None:
-            return error(
-                "invalid",
-                "主催団体が見つかりません。",
-                422,
-                fields={"organization_id": "存在する団体のidを指定してください。"},
-            )
     try:
         event = manage.create_event(data, organization)
     except manage.EventInvalid as invalid:
@@ -112,14 +105,14 @@ def create_event():
 @requires(*ALL_STAFF, scope="organization")
 def get_event(event_id: int):
     """One event with its sessions and counts (no personal data)."""
-    return _event_json(_event_for_staff(event_id, manage_only=False))
+    return _event_json(event_for_staff(event_id, to_manage=False))
 
 
 @bp.get("/events/<id:event_id>/registrations")
 @requires(*MANAGERS, personal_data=True, scope="organization", records_view=True)
 def event_registrations(event_id: int):
     """Everyone registered for the event (organizer of its organization, admin)."""
-    event = _event_for_staff(event_id, manage_only=True)
+    event = event_for_staff(event_id)
     rows = event_roster(event)
     audit.record("roster.view", event, via="api", rows=len(rows))
     db.session.commit()
@@ -130,10 +123,7 @@ def event_registrations(event_id: int):
 @requires(*MANAGERS, personal_data=True, scope="organization", records_view=True)
 def roster(session_id: int):
     """The confirmed registrations of a session with their check-in time."""
-    session = db.session.get(Session, session_id)
-    if session is None:
-        return error("not_found", "回が見つかりません。", 404)
-    ensure_manages(session.event)
+    session = managed(Session, session_id)
     rows = session_roster(session)
     audit.record("roster.view", session, via="api", rows=len(rows))
     db.session.commit()
@@ -143,18 +133,7 @@ def roster(session_id: int):
             "event_id": session.event_id,
             "event_title": session.event.title,
         },
-        "registrations": [
-            {
-                "ticket": row.registration.ticket,
-                "family_name": row.registration.family_name,
-                "given_name": row.registration.given_name,
-                "family_name_kana": row.registration.family_name_kana,
-                "given_name_kana": row.registration.given_name_kana,
-                "status": row.registration.status,
-                "checked_in_at": schemas.iso(row.checked_in_at),
-            }
-            for row in rows
-        ],
+        "registrations": [schemas.roster_row_json(row) for row in rows],
     }
 
 

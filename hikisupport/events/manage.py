@@ -115,6 +115,16 @@ def _period(data: EventInput, now: datetime) -> tuple[datetime | None, datetime 
     return opens, closes
 
 
+def organization_for_new_event(staff, chosen_id: int | None) -> Organization | None:
+    """Whose a new event is: an organizer's own organization; for an admin the one chosen
+    (default: the first). None if the chosen one does not exist."""
+    if staff.role == "organizer":
+        return staff.organization
+    if chosen_id:
+        return db.session.get(Organization, chosen_id)
+    return db.session.scalar(sa.select(Organization).order_by(Organization.id).limit(1))
+
+
 def create_event(
     data: EventInput, organization: Organization, now: datetime | None = None
 ) -> Event:

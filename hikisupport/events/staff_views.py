@@ -18,16 +18,9 @@ from hikisupport.registration.availability import event_availability
 from hikisupport.registration.roster import totals
 from hikisupport.registration.services import confirmed_counts
 from hikisupport.staff import audit
-from hikisupport.staff.access import ALL_STAFF, MANAGERS, can_manage, ensure_manages, requires
+from hikisupport.staff.access import ALL_STAFF, MANAGERS, can_manage, event_for_staff, requires
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
-
-
-def _event(event_id: int, manage_only: bool = True) -> Event:
-    event = db.session.get(Event, event_id) or abort(404)
-    if manage_only or current_user.role == "organizer":
-        ensure_manages(event)
-    return event
 
 
 @bp.get("/")
@@ -46,15 +39,6 @@ def index():
     return render_template("staff/events/index.html", events=events, counts=counts)
 
 
-def _organization_for_new_event() -> Organization | None:
-    if current_user.role == "organizer":
-        return current_user.organization
-    chosen = request.form.get("organization_id", type=int)
-    if chosen:
-        return db.session.get(Organization, chosen)
-    return db.session.scalar(sa.select(Organization).order_by(Organization.id).limit(1))
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @requires(*MANAGERS)
 def new():
@@ -66,7 +50,9 @@ def new():
         return _edit_page(form, None, organizations)
     if request.method == "POST":
         if form.validate():
-            organization = _organization_for_new_event()
+            organization = manage.organization_for_new_event(
+                current_user, request.form.get("organization_id", type=int)
+            )
             if organization is None:
                 abort(400)
             try:
@@ -92,7 +78,7 @@ def _edit_page(form, event, organizations=(), status=200):
 @requires(*MANAGERS, scope="organization")
 def edit(event_id: int):
     """Change an event and its sessions."""
-    event = _event(event_id)
+    event = event_for_staff(event_id)
     if request.method == "GET":
         return _edit_page(EventForm(obj=event, residency=event.eligible_residencies), event)
     form = EventForm()
@@ -116,7 +102,7 @@ def edit(event_id: int):
 @requires(*ALL_STAFF, scope="organization")
 def show(event_id: int):
     """One event for staff: details, counts, sessions and what can be done next."""
-    event = _event(event_id, manage_only=False)
+    event = event_for_staff(event_id, to_manage=False)
     draw = db.session.scalar(sa.select(LotteryDraw).filter_by(event_id=event.id))
     return render_template(
         "staff/events/show.html",
@@ -134,7 +120,7 @@ def show(event_id: int):
 @requires(*MANAGERS, scope="organization")
 def publish(event_id: int):
     """Make a draft visible to residents."""
-    manage.publish(_event(event_id))
+    manage.publish(event_for_staff(event_id))
     db.session.commit()
     flash("公開しました。", "success")
     return redirect(url_for(".show", event_id=event_id), code=303)
@@ -148,7 +134,7 @@ class CancelEventForm(BaseForm):
 @requires(*MANAGERS, scope="organization")
 def cancel(event_id: int):
     """中止: confirm, then every registrant is mailed."""
-    event = _event(event_id)
+    event = event_for_staff(event_id)
     form = CancelEventForm()
     if event.status == "cancelled":
         flash("この催しはすでに中止になっています。", "error")
@@ -167,7 +153,7 @@ def cancel(event_id: int):
 @requires(*MANAGERS, scope="organization")
 def draw(event_id: int):
     """抽選: once, after the deadline; everyone is mailed the result."""
-    event = _event(event_id)
+    event = event_for_staff(event_id)
     try:
         result = lottery.draw(event)
     except lottery.SignUpRefused as refused:

@@ -24,7 +24,7 @@ from flask_mail import Attachment, Message
 
 from hikisupport.database import begin_write, utcnow
 from hikisupport.extensions import db, mail
-from hikisupport.models import OutboxAttachment, OutboxMessage
+from hikisupport.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,6 @@ def queue(
     subject: str,
     body_text: str,
     body_html: str = "",
-    attachments: list[MailPart] | None = None,
     registration_id: int | None = None,
     build_attachments: str = "",
 ) -> OutboxMessage:
@@ -81,16 +80,6 @@ def queue(
         status="pending",
         attempts=0,
         next_attempt_at=utcnow(),
-        attachments=[
-            OutboxAttachment(
-                filename=part.filename,
-                content_type=part.content_type,
-                data=part.data,
-                disposition=part.disposition,
-                content_id=part.content_id,
-            )
-            for part in attachments or []
-        ],
     )
     db.session.add(message)
     db.session.flush()
@@ -116,17 +105,6 @@ class DeliveryReport:
         return text
 
 
-def parts_of(row: OutboxMessage) -> list[MailPart]:
-    """Stored attachments, then those drawn now by the row's builder."""
-    parts = [
-        MailPart(a.filename, a.content_type, a.data, a.disposition, a.content_id)
-        for a in row.attachments
-    ]
-    if row.attachment_builder:
-        parts += ATTACHMENT_BUILDERS[row.attachment_builder](row)
-    return parts
-
-
 def to_flask_message(row: OutboxMessage) -> Message:
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     message = Message(
@@ -144,7 +122,9 @@ def to_flask_message(row: OutboxMessage) -> Message:
                 disposition=part.disposition,
                 headers={"Content-ID": f"<{part.content_id}>"} if part.content_id else None,
             )
-            for part in parts_of(row)
+            for part in (
+                ATTACHMENT_BUILDERS[row.attachment_builder](row) if row.attachment_builder else []
+            )
         ],
     )
     # One Message-ID per outbox row: a duplicate delivery would be visible as such.

@@ -5,13 +5,12 @@ would send can be read here."""
 
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from hikisupport.database import utcnow
 from hikisupport.extensions import db
+from hikisupport.logs import PERSONAL_LINK
 from hikisupport.models import OutboxMessage
 from hikisupport.staff import audit
 from hikisupport.staff.access import requires
@@ -19,7 +18,6 @@ from hikisupport.staff.access import requires
 bp = Blueprint("staff_mail", __name__, url_prefix="/staff/mail")
 STATUSES = {"pending": "送信待ち", "sending": "送信中", "sent": "送信済み", "failed": "送信失敗"}
 PAGE_SIZE = 100
-PERSONAL_LINK = re.compile(r"/r/[A-Za-z0-9_-]{16,}")
 
 
 @bp.get("/")

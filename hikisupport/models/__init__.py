@@ -11,7 +11,7 @@ from hikisupport.models.events import (
     Session,
 )
 from hikisupport.models.lottery import LotteryDraw
-from hikisupport.models.mail import OutboxAttachment, OutboxMessage
+from hikisupport.models.mail import OutboxMessage
 from hikisupport.models.people import AGE_GROUPS, Person
 from hikisupport.models.registrations import (
     ACCOMMODATIONS,
@@ -40,7 +40,6 @@ __all__ = [
     "LotteryDraw",
     "Municipality",
     "Organization",
-    "OutboxAttachment",
     "OutboxMessage",
     "Person",
     "Registration",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from hikisupport.database import utcnow
 from hikisupport.extensions import db
@@ -36,24 +36,3 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
-
-    attachments: Mapped[list[OutboxAttachment]] = relationship(
-        back_populates="message", cascade="all, delete-orphan", order_by="OutboxAttachment.id"
-    )
-
-
-class OutboxAttachment(db.Model):
-    __tablename__ = "outbox_attachments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True
-    )
-    filename: Mapped[str] = mapped_column(sa.String(200))
-    content_type: Mapped[str] = mapped_column(sa.String(100))
-    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    disposition: Mapped[str] = mapped_column(sa.String(10), default="attachment")
-    # Set for inline parts referenced from the HTML body as cid:...
-    content_id: Mapped[str] = mapped_column(sa.String(100), default="")
-
-    message: Mapped[OutboxMessage] = relationship(back_populates="attachments")

@@ -24,6 +24,7 @@ from hikisupport.japanese import wareki_datetime
 from hikisupport.models import (
     ACCOMMODATIONS,
     Event,
+    LotteryDraw,
     Person,
     Registration,
     RegistrationStatus,
@@ -277,8 +278,6 @@ def _person_for(email: str, now: datetime) -> Person:
 
 
 def is_drawn(event_id: int) -> bool:
-    from hikisupport.models import LotteryDraw
-
     return db.session.scalar(sa.select(LotteryDraw.id).filter_by(event_id=event_id)) is not None
 
 

@@ -12,25 +12,9 @@ from hikisupport.registration import exports, services
 from hikisupport.registration.roster import event_roster, session_roster, totals
 from hikisupport.registration.staff_forms import StaffCancelForm, StaffRegistrationForm
 from hikisupport.staff import audit
-from hikisupport.staff.access import MANAGERS, ensure_manages, requires
+from hikisupport.staff.access import MANAGERS, event_for_staff, managed, requires
 
 bp = Blueprint("staff_registrations", __name__, url_prefix="/staff")
-
-
-def _event(event_id: int) -> Event:
-    return ensure_manages(db.session.get(Event, event_id) or abort(404))
-
-
-def _session(session_id: int) -> Session:
-    session = db.session.get(Session, session_id) or abort(404)
-    ensure_manages(session.event)
-    return session
-
-
-def _registration(registration_id: int) -> Registration:
-    registration = db.session.get(Registration, registration_id) or abort(404)
-    ensure_manages(registration.event)
-    return registration
 
 
 def _query() -> str:
@@ -41,7 +25,7 @@ def _query() -> str:
 @requires(*MANAGERS, personal_data=True, scope="organization", records_view=True)
 def event_roster_page(event_id: int):
     """申込者一覧: status, waitlist, accommodations (totals first), attendance; search."""
-    event = _event(event_id)
+    event = event_for_staff(event_id)
     query = _query()
     rows = event_roster(event, query)
     audit.record("roster.view", event, query=query, rows=len(rows))
@@ -59,7 +43,7 @@ def event_roster_page(event_id: int):
 @requires(*MANAGERS, personal_data=True, scope="organization", records_view=True)
 def export_csv(event_id: int):
     """The roster as CSV (UTF-8 with BOM: opens in Japanese Excel)."""
-    event = _event(event_id)
+    event = event_for_staff(event_id)
     rows = event_roster(event)
     audit.record("roster.export", event, format="csv", rows=len(rows))
     db.session.commit()
@@ -70,7 +54,7 @@ def export_csv(event_id: int):
 @requires(*MANAGERS, personal_data=True, scope="organization", records_view=True)
 def export_xlsx(event_id: int):
     """The roster as an Excel workbook."""
-    event = _event(event_id)
+    event = event_for_staff(event_id)
     rows = event_roster(event)
     audit.record("roster.export", event, format="xlsx", rows=len(rows))
     db.session.commit()
@@ -102,7 +86,7 @@ def _download(body: bytes, content_type: str, event: Event, extension: str):
 @requires(*MANAGERS, personal_data=True, scope="organization", records_view=True)
 def session_roster_page(session_id: int):
     """受付名簿 for one session: who is expected, who has checked in."""
-    session = _session(session_id)
+    session = managed(Session, session_id)
     query = _query()
     rows = session_roster(session, query)
     audit.record("roster.view", session, query=query, rows=len(rows))
@@ -120,7 +104,7 @@ def session_roster_page(session_id: int):
 @requires(*MANAGERS, personal_data=True, scope="organization", records_view=True)
 def print_roster(session_id: int):
     """A4 受付名簿 to print: the paper fallback at the venue."""
-    session = _session(session_id)
+    session = managed(Session, session_id)
     rows = session_roster(session)
     audit.record("roster.print", session, rows=len(rows))
     db.session.commit()
@@ -137,7 +121,7 @@ def print_roster(session_id: int):
 @requires(*MANAGERS, personal_data=True, scope="organization")
 def add(event_id: int):
     """Enter someone who applied by phone, 往復はがき or at the counter."""
-    event = _event(event_id)
+    event = event_for_staff(event_id)
     form = StaffRegistrationForm()
     status = 200
     if request.method == "POST":
@@ -149,7 +133,7 @@ def add(event_id: int):
                 )
             except services.SignUpRefused as refused:
                 db.session.rollback()
-                event = _event(event_id)
+                event = event_for_staff(event_id)
                 target = getattr(form, refused.field or "", None)
                 if target is not None:
                     target.errors.append(refused.message)
@@ -171,7 +155,7 @@ def add(event_id: int):
 @requires(*MANAGERS, personal_data=True, scope="organization")
 def cancel(registration_id: int):
     """Cancel on someone's behalf; the first in line is promoted and mailed as usual."""
-    registration = _registration(registration_id)
+    registration = managed(Registration, registration_id)
     form = StaffCancelForm()
     if not form.validate():
         abort(400)
@@ -188,7 +172,7 @@ def cancel(registration_id: int):
 @requires(*MANAGERS, personal_data=True, scope="organization")
 def promote(registration_id: int):
     """Take someone off the waitlist out of turn, adding a seat for them."""
-    registration = _registration(registration_id)
+    registration = managed(Registration, registration_id)
     try:
         services.promote_with_extra_seat(registration)
     except services.SignUpRefused as refused:

@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from hikisupport.database import begin_write
 from hikisupport.extensions import db
+from hikisupport.models import Event, Registration, Session
 
 ALL_STAFF = ("admin", "organizer", "policy")
 MANAGERS = ("admin", "organizer")
@@ -84,9 +85,21 @@ def can_manage(organization_id: int | None) -> bool:
     return current_user.role == "organizer" and current_user.organization_id == organization_id
 
 
-def ensure_manages(obj):
-    """404 (not 403: another organization's events are not ours to confirm) unless managed."""
-    organization_id = getattr(obj, "organization_id", None)
-    if obj is None or not can_manage(organization_id):
+def event_for_staff(event_id: int, *, to_manage: bool = True) -> Event:
+    """The event for a staff view, or 404 — also for another organization's event, which is
+    not ours to confirm. `to_manage=False`: admins and the policy role may read any event's
+    aggregate page; organizers still only their own."""
+    event = db.session.get(Event, event_id)
+    if event is None or (
+        (to_manage or current_user.role == "organizer") and not can_manage(event.organization_id)
+    ):
+        abort(404)
+    return event
+
+
+def managed(model: type[Session] | type[Registration], object_id: int):
+    """A session or registration of an event the signed-in staff member manages, or 404."""
+    obj = db.session.get(model, object_id)
+    if obj is None or not can_manage(obj.event.organization_id):
         abort(404)
     return obj

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import PasswordField, SelectField
+from wtforms import PasswordField
 from wtforms.validators import InputRequired, Length
 
-from hikisupport.forms import BaseForm, CleanStringField, choices_from
+from hikisupport.forms import BaseForm, CleanStringField, JapaneseSelectField, choices_from
 from hikisupport.japanese import normalize_email, normalize_line
 from hikisupport.models import ORGANIZATION_KINDS, ROLES
 
@@ -31,12 +31,8 @@ class StaffForm(BaseForm):
         normalizer=normalize_email,
     )
     name = CleanStringField("氏名", max_length=100)
-    role = SelectField(
-        "役割", choices=choices_from(ROLES), invalid_choice_message="選択肢の中から選んでください。"
-    )
-    organization_id = SelectField(
-        "所属団体", coerce=str, invalid_choice_message="選択肢の中から選んでください。"
-    )
+    role = JapaneseSelectField("役割", choices=choices_from(ROLES))
+    organization_id = JapaneseSelectField("所属団体", coerce=str)
     password = PasswordField(
         "初期パスワード（12文字以上）",
         [InputRequired(message="パスワードを入力してください。"), Length(max=200)],
@@ -50,9 +46,4 @@ class OrganizationForm(BaseForm):
         max_length=100,
         normalizer=normalize_line,
     )
-    kind = SelectField(
-        "種別",
-        choices=choices_from(ORGANIZATION_KINDS),
-        default="npo",
-        invalid_choice_message="選択肢の中から選んでください。",
-    )
+    kind = JapaneseSelectField("種別", choices=choices_from(ORGANIZATION_KINDS), default="npo")

@@ -78,17 +78,15 @@ def home():
 # Accounts (admin)
 
 
-def _organization_choices():
-    organizations = db.session.scalars(sa.select(Organization).order_by(Organization.id)).all()
-    return [("", "（なし）")] + [(str(o.id), o.name) for o in organizations]
-
-
 @bp.route("/accounts", methods=["GET", "POST"])
 @requires("admin")
 def accounts():
     """Staff accounts: list, add."""
     form = StaffForm()
-    form.organization_id.choices = choices_from(dict(_organization_choices()))
+    organizations = db.session.scalars(sa.select(Organization).order_by(Organization.id)).all()
+    form.organization_id.choices = choices_from(
+        {"": "（なし）"} | {str(o.id): o.name for o in organizations}
+    )
     status = 200
     if request.method == "POST":
         if form.validate():
@@ -116,7 +114,6 @@ def accounts():
         else:
             status = 422
     staff = db.session.scalars(sa.select(StaffUser).order_by(StaffUser.id)).all()
-    organizations = db.session.scalars(sa.select(Organization).order_by(Organization.id)).all()
     return render_template(
         "staff/accounts.html",
         staff=staff,

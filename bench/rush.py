@@ -91,8 +91,8 @@ def prepare(database_url: str, env: dict, seats: int) -> int:
     subprocess.run([*flask, "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
     os.environ.update({k: env[k] for k in ("APP_ENV", "SECRET_KEY")})
     from hikisupport import create_app
-    from hikisupport.database import utcnow
-    from hikisupport.extensions import db
+    from hikisupport.core.database import utcnow
+    from hikisupport.core.extensions import db
     from hikisupport.models import Event, Session
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})

@@ -1,7 +1,8 @@
 """hikisupport: the ward's ひきこもりサポーター programme, end to end.
 
 ``create_app(config=None)`` builds the Flask application; gunicorn's entry point is
-``hikisupport:create_app()``.
+``hikisupport:create_app()``. The factory is the one place that wires the areas together:
+their blueprints, their CLI commands, their mail attachments and how their callers sign in.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
-from hikisupport import cli, errors, security
-from hikisupport.database import sqlite_engine_options
-from hikisupport.extensions import csrf, db, migrate
-from hikisupport.extensions import mail as mail_extension  # `mail` is also a subpackage
-from hikisupport.logs import install_redaction
-from hikisupport.routing import CONVERTERS
-from hikisupport.staff import auth as staff_auth
-from hikisupport.templating import register_template_helpers
+from hikisupport.core import errors, security, templating, transaction
+from hikisupport.core.database import sqlite_engine_options
+from hikisupport.core.extensions import csrf, db, migrate
+from hikisupport.core.extensions import mail as mail_extension
+from hikisupport.core.logs import install_redaction
+from hikisupport.core.routing import CONVERTERS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,18 +29,16 @@ def create_app(config: object | dict | None = None) -> Flask:
     """Build the app. `config`: None (APP_ENV), a config class, or a dict of overrides."""
     app = Flask(
         __name__,
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=os.environ.get("HIKISUPPORT_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
     _load_config(app, config)
     app.url_map.converters.update(CONVERTERS)
     _register_extensions(app)
-    _register_blueprints(app)
+    _register_areas(app)
     errors.register(app)
     security.register(app)
-    register_template_helpers(app)
-    cli.register(app)
     install_redaction(app)
     return app
 
@@ -105,12 +102,11 @@ def _instance_secret_key(app: Flask) -> str:
 
 def _register_extensions(app: Flask) -> None:
     db.init_app(app)
-    # Sessions are request-scoped (see extensions._session_scope): end each with its request.
-    app.teardown_request(lambda exc: db.session.remove())
+    transaction.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     mail_extension.init_app(app)
-    staff_auth.init_app(app)
+    templating.init_app(app)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind the ward's reverse proxy: the client's address (for the audit log) and the
         # scheme come from its X-Forwarded-* headers.
@@ -118,16 +114,28 @@ def _register_extensions(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
-def _register_blueprints(app: Flask) -> None:
+def _register_areas(app: Flask) -> None:
+    """Each area's blueprints, commands, mail attachments and callers, in one list."""
     from hikisupport.api.views import bp as api_bp
+    from hikisupport.core.health import bp as health_bp
+    from hikisupport.demo.cli import demo_cli
     from hikisupport.events.staff_views import bp as staff_events_bp
     from hikisupport.events.views import bp as events_bp
-    from hikisupport.health import bp as health_bp
+    from hikisupport.mail.cli import mail_cli
+    from hikisupport.mail.outbox import register_attachment_builder
     from hikisupport.mail.views import bp as staff_mail_bp
+    from hikisupport.municipality import templating as municipality_templating
+    from hikisupport.registration import notifications
+    from hikisupport.registration.cli import mail_remind
     from hikisupport.registration.staff_views import bp as staff_registrations_bp
     from hikisupport.registration.views import bp as registration_bp
+    from hikisupport.rosters.views import bp as rosters_bp
+    from hikisupport.staff import auth as staff_auth
+    from hikisupport.staff.cli import staff_cli
     from hikisupport.staff.views import bp as staff_bp
 
+    staff_auth.init_app(app)  # staff callers: session cookie or API token
+    municipality_templating.init_app(app)
     for blueprint in (
         events_bp,
         registration_bp,
@@ -135,7 +143,14 @@ def _register_blueprints(app: Flask) -> None:
         staff_bp,
         staff_events_bp,
         staff_registrations_bp,
+        rosters_bp,
         staff_mail_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)
+
+    register_attachment_builder(app, notifications.TICKET, notifications.ticket_parts)
+
+    mail_cli.add_command(mail_remind)
+    for command in (demo_cli, mail_cli, staff_cli):
+        app.cli.add_command(command)

@@ -24,8 +24,8 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from hikisupport import create_app
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
 from hikisupport.models import Event, Session
 from hikisupport.models.audit import APPEND_ONLY_DDL
 
@@ -430,7 +430,7 @@ class Site:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory, smtp_server):
-    from hikisupport.demo import load_demo
+    from hikisupport.demo.data import load_demo
     from hikisupport.models import Registration
     from hikisupport.registration import services
     from hikisupport.registration.services import Applicant
@@ -513,8 +513,8 @@ NON_HTML_ENDPOINTS = {
     "static",
     "registration.calendar",
     "health.healthz",
-    "staff_registrations.export_csv",
-    "staff_registrations.export_xlsx",
+    "rosters.export_csv",
+    "rosters.export_xlsx",
 }
 # Routes checked as routes (role matrix, headers) but not as pages to look at.
 NOT_A_PAGE = {"staff.logout", "staff.home"}  # home redirects to the events page

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import csrf_of
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-from hikisupport.japanese import JST
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.core.japanese import JST
 from hikisupport.models import AuditLog, Event
 from hikisupport.staff.services import issue_token
 

@@ -10,8 +10,8 @@ from flask_migrate import upgrade
 
 import config
 from hikisupport import create_app
-from hikisupport.extensions import db
-from hikisupport.logs import redact
+from hikisupport.core.extensions import db
+from hikisupport.core.logs import redact
 from hikisupport.models import Event, IndicatorTarget, Municipality
 
 

@@ -7,14 +7,14 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from conftest import Site
-from hikisupport.extensions import db
+from hikisupport.core.extensions import db
 from hikisupport.models import Event, Registration, Session
 
 
 def make_site_event(site: Site, title: str, capacity: int) -> int:
     """A fresh course on the live site, so journeys do not disturb each other."""
-    from hikisupport.database import utcnow
-    from hikisupport.japanese import jst_datetime
+    from hikisupport.core.database import utcnow
+    from hikisupport.core.japanese import jst_datetime
     from hikisupport.staff.services import get_or_create_organization
 
     with site.app.app_context():

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 import sqlalchemy as sa
 
-from hikisupport.extensions import db
+from hikisupport.core.extensions import db
 from hikisupport.models import OutboxMessage, Registration
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

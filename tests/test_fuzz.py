@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import VALID_FORM, csrf_from
-from hikisupport.extensions import db
+from hikisupport.core.extensions import db
 from hikisupport.models import OutboxMessage, Person, Registration
 
 FIELDS = [*VALID_FORM, "accommodations", "childcare_ages", "needs", "unexpected"]

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hikisupport import japanese as jp
+from hikisupport.core import japanese as jp
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import csrf_of
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
 from hikisupport.models import AuditLog, LotteryDraw, OutboxMessage, Registration
 from hikisupport.registration.lottery import draw_order, verify
 

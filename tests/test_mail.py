@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from icalendar import Calendar
 
 from conftest import free_port
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-from hikisupport.japanese import JST
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.core.japanese import JST
 from hikisupport.mail.outbox import backoff, deliver_due
 from hikisupport.models import OutboxMessage, Registration
 

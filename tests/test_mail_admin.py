@@ -5,9 +5,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from conftest import csrf_of
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-from hikisupport.japanese import JST, jst_datetime
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.core.japanese import JST, jst_datetime
 from hikisupport.models import OutboxMessage, Reminder
 
 

@@ -9,8 +9,8 @@ import requests
 import sqlalchemy as sa
 
 from conftest import CSRF_INPUT, csrf_of
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
 from hikisupport.models import AuditLog, Person, Registration
 
 
@@ -185,7 +185,7 @@ def test_the_outbox_page_hides_personal_links_and_is_audited(staff_world, login_
     from hikisupport.models import OutboxMessage
 
     message = db.session.scalar(sa.select(OutboxMessage).order_by(OutboxMessage.id))
-    token = db.session.get(Registration, message.registration_id).token
+    token = db.session.get(Registration, message.about_id).token
     assert token in message.body_text
     admin = login_as(staff_world.admin)
     admin.get("/staff/mail/")

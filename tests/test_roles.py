@@ -72,7 +72,7 @@ def test_role_matrix(app, staff_world, login_as, rule, method, endpoint):
     import sqlalchemy as sa
 
     from conftest import csrf_of
-    from hikisupport.extensions import db
+    from hikisupport.core.extensions import db
     from hikisupport.models import ApiToken, OutboxMessage
     from hikisupport.staff.services import issue_token
 

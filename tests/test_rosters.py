@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from conftest import csrf_of
-from hikisupport.extensions import db
+from hikisupport.core.extensions import db
 from hikisupport.models import Attendance, AuditLog, OutboxMessage, Registration
 
 
@@ -98,7 +98,7 @@ def test_phone_sign_up_without_email(roster_event, staff_world, login_as):
         db.session.scalar(
             sa.select(sa.func.count())
             .select_from(OutboxMessage)
-            .filter_by(registration_id=added.id)
+            .filter_by(about_type="registrations", about_id=added.id)
         )
         == 0
     )  # no address: no mail

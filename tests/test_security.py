@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page
 
 from conftest import DEMO_ADMIN, Site, html_pages, staff_client
-from hikisupport.security import CSP
+from hikisupport.core.security import CSP
 
 HOST_REFERENCE = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 CSS_URL = re.compile(r"""url\(\s*["']?\s*(?:https?:)?//""", re.I)

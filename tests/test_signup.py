@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import csrf_from
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
 from hikisupport.models import OutboxMessage, Person, Registration
 
 

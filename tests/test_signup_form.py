@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from hikisupport.extensions import db
+from hikisupport.core.extensions import db
 from hikisupport.models import OutboxMessage, Person, Registration
 
 

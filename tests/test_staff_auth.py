@@ -5,8 +5,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from conftest import csrf_from, csrf_of
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
 from hikisupport.models import ApiToken, AuditLog, StaffUser
 
 PASSWORD = "correct horse battery"

@@ -5,9 +5,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from conftest import csrf_of
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-from hikisupport.japanese import JST
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.core.japanese import JST
 from hikisupport.models import AuditLog, Event, OutboxMessage, Registration
 
 

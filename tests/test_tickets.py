@@ -11,7 +11,7 @@ import zxingcpp
 from icalendar import Calendar
 from PIL import Image
 
-from hikisupport.extensions import db
+from hikisupport.core.extensions import db
 from hikisupport.models import Registration
 from hikisupport.registration.tickets import TICKET_ALPHABET, TICKET_LENGTH, ticket_png
 

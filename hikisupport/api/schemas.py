@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hikisupport.events.manage import EventInput, SessionInput
-from hikisupport.japanese import JST, MAX_YEAR, MIN_YEAR, has_control_characters
+from hikisupport.core.errors import Invalid
+from hikisupport.core.japanese import JST, MAX_YEAR, MIN_YEAR, has_control_characters
+from hikisupport.events.services import EventInput, SessionInput
 from hikisupport.models import Event, Registration, Session
 
 
-class JsonInvalid(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(str(errors))
-        self.errors = errors
+def JsonInvalid(errors: dict[str, str]) -> Invalid:  # noqa: N802 - reads as the exception it is
+    return Invalid("入力内容に誤りがあります。", fields=errors)
 
 
 def iso(value: datetime | None) -> str | None:

@@ -9,14 +9,16 @@ from wtforms.validators import ValidationError
 
 from hikisupport.api import schemas
 from hikisupport.api.openapi import openapi_document
-from hikisupport.events import manage
-from hikisupport.extensions import csrf, db
+from hikisupport.core.errors import DomainError, Invalid
+from hikisupport.core.extensions import csrf
+from hikisupport.core.transaction import no_transaction, writes
+from hikisupport.events import services as manage
 from hikisupport.models import Event, Session
-from hikisupport.registration.roster import event_roster, session_roster, totals
-from hikisupport.staff import audit
+from hikisupport.rosters.services import Purpose, event_roster, session_roster, totals
 from hikisupport.staff.access import (
     ALL_STAFF,
     MANAGERS,
+    current_caller,
     event_for_staff,
     managed,
     public,
@@ -34,35 +36,21 @@ def check_csrf_for_sessions():
     token cannot be sent by another site, so it needs none."""
     if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint == "api.openapi":
         return
-    if current_user.is_authenticated and not authenticated_by_token():
+    caller = current_caller()
+    if caller is not None and caller.is_staff and not authenticated_by_token():
         try:
             validate_csrf(request.headers.get("X-CSRFToken", ""))
         except ValidationError as error:
             raise CSRFError(str(error)) from error
 
 
-class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int, **extra):
-        super().__init__(message)
-        self.body = {"error": code, "message": message, **extra}
-        self.status = status
-
-
-@bp.errorhandler(ApiError)
-def api_error(exc: ApiError):
-    db.session.rollback()
-    return exc.body, exc.status
-
-
-def error(code: str, message: str, status: int, **extra):
-    return {"error": code, "message": message, **extra}, status
-
-
 def _json_body():
     data = request.get_json(silent=True)
     if data is None:
-        raise ApiError(
-            "invalid_json", "JSONとして読めません（Content-Type: application/json）。", 400
+        raise DomainError(
+            "JSONとして読めません（Content-Type: application/json）。",
+            code="invalid_json",
+            status=400,
         )
     return data
 
@@ -77,27 +65,17 @@ def _event_json(event: Event) -> dict:
 def create_event():
     """Create an event with its sessions → 201 with the event as GET shows it."""
     body = _json_body()
-    try:
-        data = schemas.parse_event(body)
-    except schemas.JsonInvalid as invalid:
-        return error("invalid", "入力内容に誤りがあります。", 422, fields=invalid.errors)
+    data = schemas.parse_event(body)
     chosen = body.get("organization_id")
     organization = manage.organization_for_new_event(
         current_user, chosen if isinstance(chosen, int) and not isinstance(chosen, bool) else None
     )
     if organization is None:
-        return error(
-            "invalid",
+        raise Invalid(
             "主催団体が見つかりません。",
-            422,
             fields={"organization_id": "存在する団体のidを指定してください。"},
         )
-    try:
-        event = manage.create_event(data, organization)
-    except manage.EventInvalid as invalid:
-        db.session.rollback()
-        return error("invalid", "入力内容に誤りがあります。", 422, fields=invalid.errors)
-    db.session.commit()
+    event = manage.create_event(data, organization)
     return _event_json(event), 201, {"Location": f"/api/v1/events/{event.id}"}
 
 
@@ -109,24 +87,22 @@ def get_event(event_id: int):
 
 
 @bp.get("/events/<id:event_id>/registrations")
-@requires(*MANAGERS, personal_data=True, scope="organization", records_view=True)
+@requires(*MANAGERS, personal_data=True, scope="organization")
+@writes  # the audit row
 def event_registrations(event_id: int):
     """Everyone registered for the event (organizer of its organization, admin)."""
     event = event_for_staff(event_id)
-    rows = event_roster(event)
-    audit.record("roster.view", event, via="api", rows=len(rows))
-    db.session.commit()
+    rows = event_roster(event, Purpose.VIEW, via="api")
     return {"registrations": [schemas.registration_json(r.registration) for r in rows]}
 
 
 @bp.get("/sessions/<id:session_id>/roster")
-@requires(*MANAGERS, personal_data=True, scope="organization", records_view=True)
+@requires(*MANAGERS, personal_data=True, scope="organization")
+@writes  # the audit row
 def roster(session_id: int):
     """The confirmed registrations of a session with their check-in time."""
     session = managed(Session, session_id)
-    rows = session_roster(session)
-    audit.record("roster.view", session, via="api", rows=len(rows))
-    db.session.commit()
+    rows = session_roster(session, Purpose.VIEW, via="api")
     return {
         "session": {
             **schemas.session_json(session),
@@ -139,6 +115,7 @@ def roster(session_id: int):
 
 @bp.get("/openapi.json")
 @public
+@no_transaction
 def openapi():
     """The OpenAPI 3.1 description of this API."""
     return openapi_document()

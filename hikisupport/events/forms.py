@@ -5,8 +5,7 @@ from __future__ import annotations
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, IntegerField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from hikisupport.events.manage import MAX_CAPACITY, EventInput, SessionInput
-from hikisupport.forms import (
+from hikisupport.core.forms import (
     BaseForm,
     CheckboxListField,
     CleanStringField,
@@ -15,8 +14,9 @@ from hikisupport.forms import (
     JapaneseRadioField,
     choices_from,
 )
-from hikisupport.japanese import normalize_line
-from hikisupport.models import ADMISSIONS, EVENT_KINDS, RESIDENCIES
+from hikisupport.core.japanese import normalize_line
+from hikisupport.events.services import MAX_CAPACITY, EventInput, SessionInput
+from hikisupport.models import Admission, EventKind, Residency
 
 STATUSES = {"draft": "下書き（区民には表示しません）", "published": "公開する"}
 
@@ -36,7 +36,7 @@ class SessionForm(Form):
 class EventForm(BaseForm):
     kind = JapaneseRadioField(
         "種類",
-        choices=choices_from(EVENT_KINDS),
+        choices=choices_from(EventKind.labels()),
         validators=[InputRequired(message="種類を選んでください。")],
     )
     title = CleanStringField(
@@ -57,14 +57,14 @@ class EventForm(BaseForm):
     )
     waitlist = BooleanField("満席のときキャンセル待ちを受け付ける", default=True)
     admission = JapaneseRadioField(
-        "申込方法", choices=choices_from(ADMISSIONS), default="first_come"
+        "申込方法", choices=choices_from(Admission.labels()), default="first_come"
     )
     certifies = BooleanField("修了でひきこもりサポーターに認定する")
     required_sessions = IntegerField(
         "修了に必要な出席回数（空欄：全回）", [Optional(), NumberRange(1, 20)]
     )
     residency = CheckboxListField(
-        "申込できる方", choices=choices_from(RESIDENCIES), default=list(RESIDENCIES)
+        "申込できる方", choices=choices_from(Residency.labels()), default=Residency.values()
     )
     registration_opens_at = JapanDateTimeField("申込開始（空欄：今から）")
     registration_closes_at = JapanDateTimeField("申込締切（空欄：初回の開始時）")
@@ -118,19 +118,15 @@ class EventForm(BaseForm):
             if row.starts_at.data is None or row.ends_at.data is None:
                 raise ValidationError("各回の開始日時と終了日時を入力してください。")
 
-    def attach_errors(self, errors: dict[str, str]) -> None:
-        """Put the rules' messages (events.manage.validate) beside their fields."""
-        rows = [e for e in self.sessions if not e.form.is_blank]
-        for key, message in errors.items():
-            if key.startswith("sessions-"):
-                _, index, name = key.split("-", 2)
-                if int(index) < len(rows):
-                    getattr(rows[int(index)].form, name).errors.append(message)
-                    continue
-                key = "sessions"
-            target = getattr(self, key, None)
-            if target is None:
-                target = self.title
-            if isinstance(target.errors, tuple):
-                target.errors = list(target.errors)
-            target.errors.append(message)
+    fallback_field = "title"
+
+    def field_for(self, path: str):
+        """`sessions.N.…` counts the 回 as the rules see them: the rows that are filled in."""
+        head, _, rest = path.partition(".")
+        if head == "sessions" and rest:
+            index, _, name = rest.partition(".")
+            rows = [e.form for e in self.sessions if not e.form.is_blank]
+            if not index.isdigit() or int(index) >= len(rows):
+                return self.sessions
+            return getattr(rows[int(index)], name, None) if name else self.sessions
+        return super().field_for(path)

@@ -7,18 +7,25 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from hikisupport.database import utcnow
-from hikisupport.events import manage
+from hikisupport.core.database import utcnow
+from hikisupport.core.errors import answer_refusals_with
+from hikisupport.core.extensions import db
+from hikisupport.core.forms import BaseForm, CleanTextAreaField
+from hikisupport.events import services as manage
 from hikisupport.events.forms import EventForm
-from hikisupport.extensions import db
-from hikisupport.forms import BaseForm, CleanTextAreaField
 from hikisupport.models import Event, LotteryDraw, Organization
 from hikisupport.registration import lottery, services
 from hikisupport.registration.availability import event_availability
-from hikisupport.registration.roster import totals
 from hikisupport.registration.services import confirmed_counts
-from hikisupport.staff import audit
-from hikisupport.staff.access import ALL_STAFF, MANAGERS, can_manage, event_for_staff, requires
+from hikisupport.rosters.services import totals
+from hikisupport.staff.access import (
+    ALL_STAFF,
+    MANAGERS,
+    can_manage,
+    event_for_staff,
+    requires,
+    scoped_events,
+)
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
 
@@ -27,16 +34,22 @@ bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
 @requires(*ALL_STAFF)
 def index():
     """Events with their counts; organizers see their own organization's."""
-    query = (
+    query = scoped_events(
         sa.select(Event)
         .options(selectinload(Event.sessions), selectinload(Event.organization))
         .order_by(Event.id.desc())
     )
-    if current_user.role == "organizer":
-        query = query.where(Event.organization_id == current_user.organization_id)
     events = db.session.scalars(query).all()
     counts = confirmed_counts([e.id for e in events])
-    return render_template("staff/events/index.html", events=events, counts=counts)
+    return render_template("events/staff/index.html", events=events, counts=counts)
+
+
+def _edit_page(form, event_id: int | None, status=200):
+    organizations = db.session.scalars(sa.select(Organization).order_by(Organization.id)).all()
+    event = db.session.get(Event, event_id) if event_id else None
+    return render_template(
+        "events/staff/edit.html", form=form, event=event, organizations=organizations
+    ), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -44,34 +57,22 @@ def index():
 def new():
     """Create an event with its sessions (a new one starts as a draft)."""
     form = EventForm()
-    organizations = db.session.scalars(sa.select(Organization).order_by(Organization.id)).all()
-    if request.method == "POST" and "add_session" in request.form:
+    if request.method == "GET":
+        return _edit_page(form, None)
+    if "add_session" in request.form:
         form.sessions.append_entry()
-        return _edit_page(form, None, organizations)
-    if request.method == "POST":
-        if form.validate():
-            organization = manage.organization_for_new_event(
-                current_user, request.form.get("organization_id", type=int)
-            )
-            if organization is None:
-                abort(400)
-            try:
-                event = manage.create_event(form.to_input(), organization)
-            except manage.EventInvalid as invalid:
-                db.session.rollback()
-                form.attach_errors(invalid.errors)
-            else:
-                db.session.commit()
-                flash("催しを作成しました。", "success")
-                return redirect(url_for(".show", event_id=event.id), code=303)
-        return _edit_page(form, None, organizations, 422)
-    return _edit_page(form, None, organizations)
-
-
-def _edit_page(form, event, organizations=(), status=200):
-    return render_template(
-        "staff/events/edit.html", form=form, event=event, organizations=organizations
-    ), status
+        return _edit_page(form, None)
+    if not form.validate():
+        return _edit_page(form, None, 422)
+    organization = manage.organization_for_new_event(
+        current_user, request.form.get("organization_id", type=int)
+    )
+    if organization is None:
+        abort(400)
+    answer_refusals_with(form, lambda refusal: _edit_page(form, None)[0])
+    event = manage.create_event(form.to_input(), organization)
+    flash("催しを作成しました。", "success")
+    return redirect(url_for(".show", event_id=event.id), code=303)
 
 
 @bp.route("/<id:event_id>/edit", methods=["GET", "POST"])
@@ -80,22 +81,17 @@ def edit(event_id: int):
     """Change an event and its sessions."""
     event = event_for_staff(event_id)
     if request.method == "GET":
-        return _edit_page(EventForm(obj=event, residency=event.eligible_residencies), event)
+        return _edit_page(EventForm(obj=event, residency=event.eligible_residencies), event_id)
     form = EventForm()
     if "add_session" in request.form:
         form.sessions.append_entry()
-        return _edit_page(form, event)
-    if form.validate():
-        try:
-            manage.update_event(event, form.to_input())
-        except manage.EventInvalid as invalid:
-            db.session.rollback()
-            form.attach_errors(invalid.errors)
-        else:
-            db.session.commit()
-            flash("変更を保存しました。", "success")
-            return redirect(url_for(".show", event_id=event_id), code=303)
-    return _edit_page(form, db.session.get(Event, event_id), status=422)
+        return _edit_page(form, event_id)
+    if not form.validate():
+        return _edit_page(form, event_id, 422)
+    answer_refusals_with(form, lambda refusal: _edit_page(form, event_id)[0])
+    manage.update_event(event, form.to_input())
+    flash("変更を保存しました。", "success")
+    return redirect(url_for(".show", event_id=event_id), code=303)
 
 
 @bp.get("/<id:event_id>")
@@ -105,15 +101,23 @@ def show(event_id: int):
     event = event_for_staff(event_id, to_manage=False)
     draw = db.session.scalar(sa.select(LotteryDraw).filter_by(event_id=event.id))
     return render_template(
-        "staff/events/show.html",
+        "events/staff/show.html",
         event=event,
         totals=totals(event),
         availability=event_availability(event),
         draw=draw,
         draw_verified=lottery.verify(draw) if draw else None,
-        can_manage=can_manage(event.organization_id),
+        can_manage=can_manage(event.organization_id, event.id),
         now=utcnow(),
     )
+
+
+def _back_to_event(event_id: int):
+    def answer(error):
+        flash(error.message, "error")
+        return redirect(url_for(".show", event_id=event_id), code=303)
+
+    return answer
 
 
 @bp.post("/<id:event_id>/publish")
@@ -121,7 +125,6 @@ def show(event_id: int):
 def publish(event_id: int):
     """Make a draft visible to residents."""
     manage.publish(event_for_staff(event_id))
-    db.session.commit()
     flash("公開しました。", "success")
     return redirect(url_for(".show", event_id=event_id), code=303)
 
@@ -136,17 +139,16 @@ def cancel(event_id: int):
     """中止: confirm, then every registrant is mailed."""
     event = event_for_staff(event_id)
     form = CancelEventForm()
-    if event.status == "cancelled":
+    if event.is_cancelled:
         flash("この催しはすでに中止になっています。", "error")
         return redirect(url_for(".show", event_id=event_id), code=303)
     if request.method == "POST" and form.validate():
+        answer_refusals_with(None, _back_to_event(event_id))
         told = services.cancel_event(event, form.reason.data)
-        audit.record("event.cancel", event, reason=form.reason.data, registrations=told)
-        db.session.commit()
         flash(f"中止にしました。申込者{told}名にお知らせのメールを送ります。", "success")
         return redirect(url_for(".show", event_id=event_id), code=303)
     status = 422 if request.method == "POST" else 200
-    return render_template("staff/events/cancel.html", event=event, form=form), status
+    return render_template("events/staff/cancel.html", event=event, form=form), status
 
 
 @bp.post("/<id:event_id>/draw")
@@ -154,13 +156,8 @@ def cancel(event_id: int):
 def draw(event_id: int):
     """抽選: once, after the deadline; everyone is mailed the result."""
     event = event_for_staff(event_id)
-    try:
-        result = lottery.draw(event)
-    except lottery.SignUpRefused as refused:
-        db.session.rollback()
-        flash(refused.message, "error")
-        return redirect(url_for(".show", event_id=event_id), code=303)
-    db.session.commit()
+    answer_refusals_with(None, _back_to_event(event_id))
+    result = lottery.draw(event)
     flash(
         f"抽選しました：申込{result.applicants}名のうち{result.winners}名が当選です。"
         "結果のメールを送ります。",

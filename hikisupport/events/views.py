@@ -1,8 +1,8 @@
 """Resident pages: the list of events and one event's details."""
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 
-from hikisupport.registration import availability
+from hikisupport.registration import availability, services
 
 bp = Blueprint("events", __name__)
 
@@ -22,7 +22,7 @@ def events_list():
 @bp.get("/events/<id:event_id>")
 def event_detail(event_id: int):
     """One event: its sessions, venue, who may apply, the registration period."""
-    event = availability.public_event_or_none(event_id) or abort(404)
+    event = services.public_event(event_id)
     return render_template(
         "events/detail.html", event=event, availability=availability.event_availability(event)
     )

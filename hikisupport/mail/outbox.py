@@ -19,12 +19,15 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask_mail import Attachment, Message
 
-from hikisupport.database import begin_write, utcnow
-from hikisupport.extensions import db, mail
-from hikisupport.models import OutboxMessage
+from hikisupport.core.database import utcnow
+from hikisupport.core.errors import DomainError
+from hikisupport.core.extensions import db, mail
+from hikisupport.core.transaction import reading, writing
+from hikisupport.models import OutboxMessage, OutboxStatus
+from hikisupport.staff import audit
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +45,32 @@ class MailPart:
     content_id: str = ""
 
 
-# name → function(message) returning the parts to attach when the mail is sent.
+# name → function(message) returning the parts to attach when the mail is sent. Areas register
+# theirs from create_app (`register_attachment_builder`), so the outbox knows no area.
 AttachmentBuilder = Callable[[OutboxMessage], list[MailPart]]
-ATTACHMENT_BUILDERS: dict[str, AttachmentBuilder] = {}
+_BUILDERS = "hikisupport_attachment_builders"
 
 
-def attachment_builder(name: str):
-    """Register a function that draws a mail's attachments at send time."""
+def register_attachment_builder(app: Flask, name: str, builder: AttachmentBuilder) -> None:
+    """Let mails ask for attachments named `name`, drawn by `builder` when sent."""
+    builders = app.extensions.setdefault(_BUILDERS, {})
+    if builders.get(name, builder) is not builder:
+        raise ValueError(f"attachment builder {name!r} is registered twice")
+    builders[name] = builder
 
-    def register(function: AttachmentBuilder) -> AttachmentBuilder:
-        ATTACHMENT_BUILDERS[name] = function
-        return function
 
-    return register
+def _builder(name: str) -> AttachmentBuilder:
+    try:
+        return current_app.extensions.get(_BUILDERS, {})[name]
+    except KeyError:
+        raise ValueError(f"no attachment builder {name!r}") from None
+
+
+def about_of(obj) -> tuple[str, int | None]:
+    """(type, id) of what a mail is about: any model row, e.g. ("registrations", 12)."""
+    if obj is None:
+        return "", None
+    return type(obj).__tablename__, obj.id
 
 
 def queue(
@@ -63,21 +79,26 @@ def queue(
     subject: str,
     body_text: str,
     body_html: str = "",
-    registration_id: int | None = None,
+    about=None,
     build_attachments: str = "",
 ) -> OutboxMessage:
-    """Add a mail to the outbox in the current transaction (flushes, never commits)."""
-    if build_attachments and build_attachments not in ATTACHMENT_BUILDERS:
-        raise ValueError(f"no attachment builder {build_attachments!r}")
+    """Add a mail to the outbox in the current transaction (flushes, never commits).
+
+    `about`: the row the mail is about (a registration, a certification …), so the
+    attachment builder and the admin's outbox can find it."""
+    if build_attachments:
+        _builder(build_attachments)  # refuse a name nobody registered, now and not at send
+    about_type, about_id = about_of(about)
     message = OutboxMessage(
         kind=kind,
         recipient=recipient,
         subject=subject,
         body_text=body_text,
         body_html=body_html,
-        registration_id=registration_id,
+        about_type=about_type,
+        about_id=about_id,
         attachment_builder=build_attachments,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=utcnow(),
     )
@@ -122,9 +143,7 @@ def to_flask_message(row: OutboxMessage) -> Message:
                 disposition=part.disposition,
                 headers={"Content-ID": f"<{part.content_id}>"} if part.content_id else None,
             )
-            for part in (
-                ATTACHMENT_BUILDERS[row.attachment_builder](row) if row.attachment_builder else []
-            )
+            for part in (_builder(row.attachment_builder)(row) if row.attachment_builder else [])
         ],
     )
     # One Message-ID per outbox row: a duplicate delivery would be visible as such.
@@ -134,28 +153,33 @@ def to_flask_message(row: OutboxMessage) -> Message:
 
 
 def _fail_stale_sending(now: datetime) -> None:
-    begin_write(db.session)
-    db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - STALE_SENDING)
-        .values(
-            status="failed",
-            last_error="送信中に処理が中断されたため、二重送信を避けて再送していません。"
-            "届いていない場合は手動で再送してください。",
+    with writing():
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.SENDING,
+                OutboxMessage.claimed_at < now - STALE_SENDING,
+            )
+            .values(
+                status=OutboxStatus.FAILED,
+                last_error="送信中に処理が中断されたため、二重送信を避けて再送していません。"
+                "届いていない場合は手動で再送してください。",
+            )
         )
-    )
-    db.session.commit()
 
 
 def _claim(message_id: int, now: datetime) -> bool:
     """pending → sending, committed before SMTP is touched. False if another sender has it."""
-    begin_write(db.session)
-    result = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
-    )
-    db.session.commit()
+    with writing():
+        result = db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .values(
+                status=OutboxStatus.SENDING,
+                claimed_at=now,
+                attempts=OutboxMessage.attempts + 1,
+            )
+        )
     return result.rowcount == 1
 
 
@@ -169,24 +193,23 @@ UNKNOWN_OUTCOME = (
 
 
 def _finish(message_id: int, now: datetime, outcome: str, error: BaseException | None) -> None:
-    begin_write(db.session)
-    row = db.session.get(OutboxMessage, message_id, populate_existing=True)
-    if outcome == SENT:
-        row.status, row.sent_at, row.last_error = "sent", now, ""
-    elif outcome == UNKNOWN:
-        row.status = "failed"
-        row.last_error = f"{UNKNOWN_OUTCOME}（{type(error).__name__}: {error}）"[:2000]
-    elif outcome == BROKEN:
-        row.status = "failed"
-        row.last_error = f"送信できない内容です（{type(error).__name__}: {error}）"[:2000]
-    else:
-        row.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-            row.status = "failed"
+    with writing():
+        row = db.session.get(OutboxMessage, message_id, populate_existing=True)
+        if outcome == SENT:
+            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, ""
+        elif outcome == UNKNOWN:
+            row.status = OutboxStatus.FAILED
+            row.last_error = f"{UNKNOWN_OUTCOME}（{type(error).__name__}: {error}）"[:2000]
+        elif outcome == BROKEN:
+            row.status = OutboxStatus.FAILED
+            row.last_error = f"送信できない内容です（{type(error).__name__}: {error}）"[:2000]
         else:
-            row.status = "pending"
-            row.next_attempt_at = now + backoff(row.attempts)
-    db.session.commit()
+            row.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+                row.status = OutboxStatus.FAILED
+            else:
+                row.status = OutboxStatus.PENDING
+                row.next_attempt_at = now + backoff(row.attempts)
 
 
 def _send_outcome(error: BaseException) -> str:
@@ -214,13 +237,16 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> DeliveryReport
     clock = (lambda: now) if now is not None else utcnow
     report = DeliveryReport()
     _fail_stale_sending(clock())
-    due_ids = db.session.scalars(
-        sa.select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= clock())
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    ).all()
-    db.session.commit()
+    with writing():
+        due_ids = db.session.scalars(
+            sa.select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= clock(),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        ).all()
 
     with ExitStack() as stack:
         connection = None
@@ -229,11 +255,11 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> DeliveryReport
                 continue
             outcome, error = SENT, None
             try:
-                message = to_flask_message(db.session.get(OutboxMessage, message_id))
+                # A read, ended before SMTP is talking: no transaction stays open meanwhile.
+                with reading():
+                    message = to_flask_message(db.session.get(OutboxMessage, message_id))
             except Exception as exc:  # noqa: BLE001 - a broken row must not stop the others
                 outcome, error = BROKEN, exc
-            finally:
-                db.session.commit()  # no transaction stays open while SMTP is talking
             if error is None:
                 try:
                     if connection is None:
@@ -259,3 +285,41 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> DeliveryReport
                 stack.pop_all()  # the connection is gone; quitting it would raise again
                 break
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the outbox (admins): every read of what was mailed to whom is audited here.
+
+PAGE_SIZE = 100
+
+
+def recent(status: str = "") -> tuple[list[OutboxMessage], dict[str, int]]:
+    """The newest mails (optionally of one status) and the count per status; audited."""
+    query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(PAGE_SIZE)
+    if status in OutboxStatus.values():
+        query = query.where(OutboxMessage.status == status)
+    else:
+        status = ""
+    audit.record("mail.list", status=status or "all")
+    counts = dict(
+        db.session.execute(
+            sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+        ).all()
+    )
+    return list(db.session.scalars(query)), counts
+
+
+def read_message(message_id: int) -> OutboxMessage | None:
+    """One mail as it will be (or was) sent; audited."""
+    row = db.session.get(OutboxMessage, message_id)
+    if row is not None:
+        audit.record("mail.view", row)
+    return row
+
+
+def retry(row: OutboxMessage) -> None:
+    """Send a failed (or waiting) mail at the next delivery run."""
+    if row.status not in (OutboxStatus.FAILED, OutboxStatus.PENDING):
+        raise DomainError("この状態のメールは再送できません。")
+    row.status, row.next_attempt_at = OutboxStatus.PENDING, utcnow()
+    audit.record("mail.retry", row)

@@ -6,7 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from hikisupport.database import UTCDateTime
+from hikisupport.core.database import UTCDateTime
 
 config = context.config
 # disable_existing_loggers=False: running migrations must not silence the app's own loggers.
@@ -50,14 +50,29 @@ def run_migrations_online():
     # Flask-Migrate's default: batch mode, because SQLite cannot ALTER most things.
     conf_args.setdefault("render_as_batch", True)
     with target_db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it and dropping the original. With foreign
+            # keys on, SQLite's DROP TABLE deletes the rows first — and ON DELETE CASCADE would
+            # take every referring row with it. Off for the migration (it must be set outside a
+            # transaction, hence on the driver's connection), checked and back on afterwards.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_db.metadata,
             render_item=render_item,
             **conf_args,
         )
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

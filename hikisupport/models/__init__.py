@@ -2,49 +2,57 @@
 
 from hikisupport.models.attendance import Attendance, Reminder
 from hikisupport.models.audit import AuditLog
-from hikisupport.models.events import (
-    ADMISSIONS,
-    EVENT_KINDS,
-    EVENT_STATUSES,
-    RESIDENCIES,
-    Event,
-    Session,
-)
+from hikisupport.models.events import Event, Session
 from hikisupport.models.lottery import LotteryDraw
 from hikisupport.models.mail import OutboxMessage
-from hikisupport.models.people import AGE_GROUPS, Person
-from hikisupport.models.registrations import (
-    ACCOMMODATIONS,
-    SOURCES,
-    Registration,
-    RegistrationStatus,
-)
+from hikisupport.models.people import Person
+from hikisupport.models.registrations import Registration
 from hikisupport.models.settings import IndicatorTarget, Municipality
-from hikisupport.models.staff import ORGANIZATION_KINDS, ROLES, ApiToken, Organization, StaffUser
+from hikisupport.models.staff import ApiToken, Organization, StaffUser
+from hikisupport.models.vocabulary import (
+    ACTIVE_STATUSES,
+    Accommodation,
+    Admission,
+    AgeGroup,
+    AttendanceMethod,
+    EventKind,
+    EventStatus,
+    OrganizationKind,
+    OutboxStatus,
+    RegistrationSource,
+    RegistrationStatus,
+    Residency,
+    StaffRole,
+    Vocabulary,
+)
 
 __all__ = [
-    "ACCOMMODATIONS",
-    "ADMISSIONS",
-    "AGE_GROUPS",
-    "EVENT_KINDS",
-    "EVENT_STATUSES",
-    "ORGANIZATION_KINDS",
-    "RESIDENCIES",
-    "SOURCES",
-    "ROLES",
+    "ACTIVE_STATUSES",
+    "Accommodation",
+    "Admission",
+    "AgeGroup",
     "ApiToken",
     "Attendance",
+    "AttendanceMethod",
     "AuditLog",
     "Event",
+    "EventKind",
+    "EventStatus",
     "IndicatorTarget",
     "LotteryDraw",
     "Municipality",
     "Organization",
+    "OrganizationKind",
     "OutboxMessage",
+    "OutboxStatus",
     "Person",
     "Registration",
+    "RegistrationSource",
     "RegistrationStatus",
+    "Residency",
     "Reminder",
     "Session",
+    "StaffRole",
     "StaffUser",
+    "Vocabulary",
 ]

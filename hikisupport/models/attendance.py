@@ -7,8 +7,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.models.vocabulary import AttendanceMethod, vocabulary_column
 
 
 class Attendance(db.Model):
@@ -25,8 +26,9 @@ class Attendance(db.Model):
         sa.ForeignKey("sessions.id", ondelete="CASCADE"), index=True
     )
     checked_in_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # qr | name (tapped on the roster) | walk_in | staff (entered afterwards)
-    method: Mapped[str] = mapped_column(sa.String(10), default="staff")
+    method: Mapped[AttendanceMethod] = mapped_column(
+        vocabulary_column(AttendanceMethod, 10), default=AttendanceMethod.STAFF
+    )
     # The tablet's UUID for this check-in, so a retried request is recognised.
     client_uuid: Mapped[str | None] = mapped_column(sa.String(36), unique=True)
 

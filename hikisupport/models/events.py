@@ -7,55 +7,42 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-
-EVENT_KINDS = {
-    "lecture": "講演会",
-    "course": "サポーター養成講座",
-    "followup": "フォローアップ研修",
-}
-
-# 在住・在勤・在学: the values of Person.residency and of an event's eligibility list.
-RESIDENCIES = {
-    "live": "区内在住",
-    "work": "区内在勤",
-    "study": "区内在学",
-    "other": "その他（区外）",
-}
-
-ADMISSIONS = {"first_come": "先着順", "lottery": "抽選"}
-EVENT_STATUSES = {"draft": "下書き（非公開）", "published": "公開中", "cancelled": "中止"}
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.models.vocabulary import (
+    Admission,
+    EventKind,
+    EventStatus,
+    Residency,
+    vocabulary_column,
+)
 
 
 class Event(db.Model):
     __tablename__ = "events"
-    __table_args__ = (
-        sa.CheckConstraint("capacity >= 0", name="capacity_not_negative"),
-        sa.CheckConstraint("kind IN ('lecture', 'course', 'followup')", name="kind_known"),
-        sa.CheckConstraint("admission IN ('first_come', 'lottery')", name="admission_known"),
-        sa.CheckConstraint("status IN ('draft', 'published', 'cancelled')", name="status_known"),
-    )
+    __table_args__ = (sa.CheckConstraint("capacity >= 0", name="capacity_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(10))
+    kind: Mapped[EventKind] = mapped_column(vocabulary_column(EventKind, 10, "kind_known"))
     title: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text, default="")
     audience: Mapped[str] = mapped_column(sa.String(300), default="")
     fee: Mapped[str] = mapped_column(sa.String(100), default="無料")
     capacity: Mapped[int]
     waitlist: Mapped[bool] = mapped_column(default=True)
-    admission: Mapped[str] = mapped_column(sa.String(12), default="first_come")
+    admission: Mapped[Admission] = mapped_column(
+        vocabulary_column(Admission, 12, "admission_known"), default=Admission.FIRST_COME
+    )
     certifies: Mapped[bool] = mapped_column(default=False)
     # None: all of the event's sessions are required to complete it.
     required_sessions: Mapped[int | None]
-    eligible_residencies: Mapped[list[str]] = mapped_column(
-        sa.JSON, default=lambda: list(RESIDENCIES)
-    )
+    eligible_residencies: Mapped[list[str]] = mapped_column(sa.JSON, default=Residency.values)
     registration_opens_at: Mapped[datetime]
     registration_closes_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(sa.String(10), default="published")
+    status: Mapped[EventStatus] = mapped_column(
+        vocabulary_column(EventStatus, 10, "status_known"), default=EventStatus.PUBLISHED
+    )
     cancelled_at: Mapped[datetime | None]
     # Text added to the reminder mail the day before each session (持ち物, 会場の注意 …).
     reminder_text: Mapped[str] = mapped_column(sa.Text, default="")
@@ -69,19 +56,28 @@ class Event(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return EVENT_KINDS[self.kind]
+        return EventKind(self.kind).label
 
     @property
     def status_label(self) -> str:
-        return EVENT_STATUSES.get(self.status, self.status)
+        return EventStatus(self.status).label
 
     @property
     def is_lottery(self) -> bool:
-        return self.admission == "lottery"
+        return self.admission == Admission.LOTTERY
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == EventStatus.CANCELLED
+
+    @property
+    def is_public(self) -> bool:
+        """Shown to residents: published or cancelled (a cancelled event says so); not a draft."""
+        return self.status != EventStatus.DRAFT
 
     @property
     def admission_label(self) -> str:
-        return ADMISSIONS.get(self.admission, self.admission)
+        return Admission(self.admission).label
 
     @property
     def first_starts_at(self) -> datetime | None:
@@ -97,7 +93,7 @@ class Event(db.Model):
 
     @property
     def residency_labels(self) -> list[str]:
-        return [RESIDENCIES[r] for r in RESIDENCIES if r in self.eligible_residencies]
+        return [r.label for r in Residency if r in self.eligible_residencies]
 
 
 class Session(db.Model):

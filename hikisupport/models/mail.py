@@ -7,13 +7,17 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.models.vocabulary import OutboxStatus, vocabulary_column
 
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
-    __table_args__ = (sa.Index(None, "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index(None, "status", "next_attempt_at"),
+        sa.Index(None, "about_type", "about_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # What the mail is about: confirmation, waitlisted, promoted, cancelled, link ...
@@ -22,17 +26,19 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(sa.String(200))
     body_text: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text, default="")
-    # pending → sending → sent; or back to pending with a later next_attempt_at; or failed.
-    status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    status: Mapped[OutboxStatus] = mapped_column(
+        vocabulary_column(OutboxStatus, 10), default=OutboxStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Attachments derived from other data at send time (e.g. "ticket": QR + .ics of the
-    # registration), so a sign-up does not spend its time — and its seat lock — drawing them.
-    attachment_builder: Mapped[str] = mapped_column(sa.String(20), default="")
-    registration_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("registrations.id", ondelete="SET NULL"), index=True
-    )
+    # Attachments drawn at send time by a builder registered under this name (e.g. "ticket":
+    # the QR and .ics of a registration), so a sign-up does not spend its time — and its seat
+    # lock — drawing them.
+    attachment_builder: Mapped[str] = mapped_column(sa.String(40), default="")
+    # What the mail is about, in any area: ("registration", 12), ("certification", 3) …
+    about_type: Mapped[str] = mapped_column(sa.String(30), default="")
+    about_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]

@@ -12,20 +12,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-
-# 年代: the values of the contract's `age_group` field, with their labels.
-AGE_GROUPS = {
-    "under20": "20歳未満",
-    "20s": "20代",
-    "30s": "30代",
-    "40s": "40代",
-    "50s": "50代",
-    "60s": "60代",
-    "70s": "70代",
-    "80plus": "80歳以上",
-}
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
 
 
 class Person(db.Model):

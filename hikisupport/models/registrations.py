@@ -2,50 +2,21 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-
-# The contract's `accommodations` values (配慮の申し出), with their labels.
-ACCOMMODATIONS = {
-    "childcare": "託児",
-    "sign_language": "手話通訳",
-    "captioning": "要約筆記",
-    "wheelchair": "車いす席",
-    "other": "その他の配慮",
-}
-
-
-# How a registration reached us (申込経路).
-SOURCES = {
-    "web": "ウェブ",
-    "phone": "電話",
-    "postcard": "往復はがき",
-    "counter": "窓口",
-    "walk_in": "当日参加",
-}
-
-
-class RegistrationStatus(enum.StrEnum):
-    CONFIRMED = "confirmed"
-    WAITLISTED = "waitlisted"
-    # A lottery application before the draw (抽選待ち).
-    APPLIED = "applied"
-    CANCELLED = "cancelled"
-
-    @property
-    def label(self) -> str:
-        return {
-            "confirmed": "参加確定",
-            "waitlisted": "キャンセル待ち",
-            "applied": "抽選待ち",
-            "cancelled": "キャンセル済み",
-        }[self.value]
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.models.vocabulary import (
+    Accommodation,
+    AgeGroup,
+    RegistrationSource,
+    RegistrationStatus,
+    Residency,
+    vocabulary_column,
+)
 
 
 class Registration(db.Model):
@@ -57,15 +28,14 @@ class Registration(db.Model):
             "(status = 'waitlisted') = (waitlist_position IS NOT NULL)",
             name="position_iff_waitlisted",
         ),
-        sa.CheckConstraint(
-            "status IN ('confirmed', 'waitlisted', 'applied', 'cancelled')", name="status_known"
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[RegistrationStatus] = mapped_column(
+        vocabulary_column(RegistrationStatus, 12, "status_known")
+    )
     waitlist_position: Mapped[int | None]
     # The secret in the personal link /r/<token>: 256 bits, never logged.
     token: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -78,8 +48,10 @@ class Registration(db.Model):
     given_name_kana: Mapped[str] = mapped_column(sa.String(60))
     phone: Mapped[str] = mapped_column(sa.String(20))
     # 在住・在勤・在学 as stated for this sign-up; eligibility is checked against it.
-    residency: Mapped[str] = mapped_column(sa.String(10))
-    age_group: Mapped[str] = mapped_column(sa.String(10))
+    residency: Mapped[Residency] = mapped_column(
+        vocabulary_column(Residency, 10, "residency_known")
+    )
+    age_group: Mapped[AgeGroup] = mapped_column(vocabulary_column(AgeGroup, 10, "age_group_known"))
     needs_childcare: Mapped[bool] = mapped_column(default=False)
     needs_sign_language: Mapped[bool] = mapped_column(default=False)
     needs_captioning: Mapped[bool] = mapped_column(default=False)
@@ -88,7 +60,9 @@ class Registration(db.Model):
     childcare_ages: Mapped[str] = mapped_column(sa.String(100), default="")
     needs: Mapped[str] = mapped_column(sa.Text, default="")
     # web (the resident), phone / postcard / counter / walk_in (entered by staff)
-    source: Mapped[str] = mapped_column(sa.String(10), default="web")
+    source: Mapped[RegistrationSource] = mapped_column(
+        vocabulary_column(RegistrationSource, 10, "source_known"), default=RegistrationSource.WEB
+    )
     # Why it was cancelled when not by the person (event cancelled, staff on their behalf).
     cancel_reason: Mapped[str] = mapped_column(sa.String(200), default="")
     consented_at: Mapped[datetime | None]
@@ -114,8 +88,8 @@ class Registration(db.Model):
         return self.person.email or ""
 
     @property
-    def status_enum(self) -> RegistrationStatus:
-        return RegistrationStatus(self.status)
+    def status_label(self) -> str:
+        return RegistrationStatus(self.status).label
 
     @property
     def is_active(self) -> bool:
@@ -123,13 +97,13 @@ class Registration(db.Model):
 
     @property
     def source_label(self) -> str:
-        return SOURCES.get(self.source, self.source)
+        return RegistrationSource(self.source).label
 
     @property
     def accommodations(self) -> list[str]:
         """The accommodation codes requested, in the contract's order."""
-        return [code for code in ACCOMMODATIONS if getattr(self, f"needs_{code}")]
+        return [a.value for a in Accommodation if getattr(self, f"needs_{a.value}")]
 
     @property
     def accommodation_labels(self) -> list[str]:
-        return [ACCOMMODATIONS[code] for code in self.accommodations]
+        return [Accommodation(code).label for code in self.accommodations]

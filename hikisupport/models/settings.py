@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hikisupport.extensions import db
+from hikisupport.core.extensions import db
 
 
 class Municipality(db.Model):

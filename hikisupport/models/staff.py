@@ -8,15 +8,9 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-
-ROLES = {
-    "admin": "管理者",
-    "organizer": "主催者（事業担当）",
-    "policy": "企画・政策担当（集計のみ）",
-}
-ORGANIZATION_KINDS = {"ward": "区", "npo": "委託先（NPO等）"}
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.models.vocabulary import OrganizationKind, StaffRole, vocabulary_column
 
 
 class Organization(db.Model):
@@ -24,18 +18,19 @@ class Organization(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    kind: Mapped[str] = mapped_column(sa.String(10), default="npo")
+    kind: Mapped[OrganizationKind] = mapped_column(
+        vocabulary_column(OrganizationKind, 10), default=OrganizationKind.NPO
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
     def kind_label(self) -> str:
-        return ORGANIZATION_KINDS.get(self.kind, self.kind)
+        return OrganizationKind(self.kind).label
 
 
 class StaffUser(UserMixin, db.Model):
     __tablename__ = "staff_users"
     __table_args__ = (
-        sa.CheckConstraint("role IN ('admin', 'organizer', 'policy')", name="role_known"),
         sa.CheckConstraint(
             "role != 'organizer' OR organization_id IS NOT NULL", name="organizer_has_org"
         ),
@@ -45,7 +40,7 @@ class StaffUser(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100), default="")
     password_hash: Mapped[str] = mapped_column(sa.String(255))
-    role: Mapped[str] = mapped_column(sa.String(10))
+    role: Mapped[StaffRole] = mapped_column(vocabulary_column(StaffRole, 10, "role_known"))
     organization_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organizations.id"))
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
@@ -71,7 +66,7 @@ class StaffUser(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        return ROLES[self.role]
+        return StaffRole(self.role).label
 
     @property
     def display_name(self) -> str:

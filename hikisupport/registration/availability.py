@@ -1,4 +1,8 @@
-"""Whether an event takes sign-ups now and how many seats are left, as residents see it."""
+"""Whether an event takes sign-ups now and how many seats are left, as residents see it.
+
+The state itself is `services.admission_state`, the rule `register` applies; this module only
+gathers the counts for it and words it.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,32 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-from hikisupport.models import Event, LotteryDraw, Session
-from hikisupport.registration.services import confirmed_counts
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.models import Event, EventStatus, LotteryDraw, Session
+from hikisupport.registration.services import (
+    ACCEPTING,
+    AdmissionState,
+    admission_state,
+    confirmed_counts,
+)
+
+LABELS = {
+    AdmissionState.LOTTERY: "抽選申込受付中（定員{capacity}名）",
+    AdmissionState.OPEN: "受付中（残り{seats_left}席）",
+    AdmissionState.WAITLIST: "満席・キャンセル待ち受付中",
+    AdmissionState.FULL: "満席です",
+    AdmissionState.NOT_YET: "受付開始前",
+    AdmissionState.CLOSED: "受付終了",
+    AdmissionState.CANCELLED: "中止",
+}
 
 
 @dataclass(frozen=True)
 class Availability:
     capacity: int
     confirmed: int
-    # open | waitlist | full | lottery | not_yet | closed | cancelled
-    state: str
+    state: AdmissionState
 
     @property
     def seats_left(self) -> int:
@@ -27,39 +45,17 @@ class Availability:
 
     @property
     def label(self) -> str:
-        return {
-            "open": f"受付中（残り{self.seats_left}席）",
-            "lottery": f"抽選申込受付中（定員{self.capacity}名）",
-            "waitlist": "満席・キャンセル待ち受付中",
-            "full": "満席です",
-            "not_yet": "受付開始前",
-            "closed": "受付終了",
-            "cancelled": "中止",
-        }[self.state]
+        return LABELS[self.state].format(capacity=self.capacity, seats_left=self.seats_left)
 
     @property
     def accepts_sign_ups(self) -> bool:
-        return self.state in {"open", "waitlist", "lottery"}
+        return self.state in ACCEPTING
 
 
 def availability(
     event: Event, confirmed: int, now: datetime | None = None, drawn: bool = False
 ) -> Availability:
-    now = now or utcnow()
-    if event.status == "cancelled":
-        state = "cancelled"
-    elif now < event.registration_opens_at:
-        state = "not_yet"
-    elif now >= event.registration_closes_at or event.status != "published":
-        state = "closed"
-    elif event.is_lottery and not drawn:
-        state = "lottery"  # applications are collected; the draw decides after the deadline
-    elif confirmed < event.capacity:
-        state = "open"
-    elif event.waitlist:
-        state = "waitlist"
-    else:
-        state = "full"
+    state = admission_state(event, confirmed, drawn, now or utcnow())
     return Availability(event.capacity, confirmed, state)
 
 
@@ -75,7 +71,7 @@ def upcoming_events(now: datetime | None = None) -> list[tuple[Event, Availabili
     events = db.session.scalars(
         sa.select(Event)
         .join(first_start, first_start.c.event_id == Event.id)
-        .where(Event.status.in_(["published", "cancelled"]))
+        .where(Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]))
         .order_by(first_start.c.first_start, Event.id)
         .options(selectinload(Event.sessions))
     ).all()
@@ -92,13 +88,6 @@ def drawn_event_ids(event_ids: list[int]) -> set[int]:
             sa.select(LotteryDraw.event_id).where(LotteryDraw.event_id.in_(event_ids))
         )
     )
-
-
-def public_event_or_none(event_id: int) -> Event | None:
-    event = db.session.get(Event, event_id)
-    if event is None or event.status == "draft":
-        return None
-    return event
 
 
 def event_availability(event: Event, now: datetime | None = None) -> Availability:

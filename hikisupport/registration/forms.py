@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import BooleanField
 from wtforms.validators import InputRequired, StopValidation, ValidationError
 
-from hikisupport.forms import (
+from hikisupport.core.forms import (
     BaseForm,
     CheckboxListField,
     CleanStringField,
@@ -13,7 +13,7 @@ from hikisupport.forms import (
     JapaneseRadioField,
     choices_from,
 )
-from hikisupport.japanese import (
+from hikisupport.core.japanese import (
     is_email,
     is_katakana,
     is_phone_number,
@@ -21,7 +21,7 @@ from hikisupport.japanese import (
     normalize_kana,
     normalize_phone,
 )
-from hikisupport.models import ACCOMMODATIONS, AGE_GROUPS, RESIDENCIES
+from hikisupport.models import Accommodation, AgeGroup, Residency
 from hikisupport.registration.services import Applicant
 
 
@@ -85,15 +85,15 @@ class RegistrationForm(BaseForm):
     )
     residency = JapaneseRadioField(
         "在住・在勤・在学",
-        choices=choices_from(RESIDENCIES),
+        choices=choices_from(Residency.labels()),
         validators=[InputRequired(message="区内在住・在勤・在学のいずれかを選んでください。")],
     )
     age_group = JapaneseRadioField(
         "年代",
-        choices=choices_from(AGE_GROUPS),
+        choices=choices_from(AgeGroup.labels()),
         validators=[InputRequired(message="年代を選んでください。")],
     )
-    accommodations = CheckboxListField("必要な配慮", choices=choices_from(ACCOMMODATIONS))
+    accommodations = CheckboxListField("必要な配慮", choices=choices_from(Accommodation.labels()))
     childcare_ages = CleanStringField("お子さまの年齢", max_length=100)
     needs = CleanTextAreaField("その他、事前に伝えたいこと", max_length=1000)
     consent = BooleanField(

@@ -13,9 +13,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-from hikisupport.models import Event, LotteryDraw, Registration
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.models import Event, EventStatus, LotteryDraw, Registration
 from hikisupport.registration import notifications
 from hikisupport.registration.services import (
     APPLIED,
@@ -25,6 +25,7 @@ from hikisupport.registration.services import (
     lock_event,
 )
 from hikisupport.staff import audit
+from hikisupport.staff.access import current_caller
 
 ALGORITHM = "python-random-shuffle-v1"
 
@@ -46,7 +47,7 @@ def draw(event: Event, now: datetime | None = None, seed: str | None = None) -> 
     event = lock_event(event.id)
     if not event.is_lottery:
         raise DrawRefused("この催しは先着順です。")
-    if event.status != "published":
+    if event.status != EventStatus.PUBLISHED:
         raise DrawRefused("公開中の催しだけ抽選できます（下書き・中止の催しは抽選できません）。")
     if db.session.scalar(sa.select(LotteryDraw.id).filter_by(event_id=event.id)):
         raise DrawRefused("抽選はすでに行われています。")
@@ -105,8 +106,6 @@ def verify(result: LotteryDraw) -> bool:
 
 def _current_staff_id() -> int | None:
     from flask import has_request_context
-    from flask_login import current_user
 
-    if has_request_context() and current_user.is_authenticated:
-        return current_user.id
-    return None
+    caller = current_caller() if has_request_context() else None
+    return caller.id if caller is not None and caller.is_staff else None

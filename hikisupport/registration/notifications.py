@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import render_template
 
-from hikisupport.extensions import db
-from hikisupport.mail.outbox import MailPart, attachment_builder, queue
+from hikisupport.core.extensions import db
+from hikisupport.core.urls import base_host, external_url
+from hikisupport.mail.outbox import MailPart, queue
 from hikisupport.models import OutboxMessage, Registration
 from hikisupport.registration.tickets import calendar_ics, ticket_png
-from hikisupport.urls import base_host, external_url
 
 QR_CONTENT_ID = "ticket-qr@hikisupport"
 
@@ -32,18 +32,23 @@ def _queue(kind: str, subject: str, registration: Registration, with_ticket=Fals
         kind=kind,
         recipient=registration.email,
         subject=subject,
-        body_text=render_template(f"mail/registration/{kind}.txt", **context),
-        body_html=render_template(f"mail/registration/{kind}.html", **context),
-        registration_id=registration.id,
-        build_attachments="ticket" if with_ticket else "",
+        body_text=render_template(f"registration/mail/{kind}.txt", **context),
+        body_html=render_template(f"registration/mail/{kind}.html", **context),
+        about=registration,
+        build_attachments=TICKET if with_ticket else "",
     )
 
 
-@attachment_builder("ticket")
+# The name under which `ticket_parts` is registered with the outbox (in create_app).
+TICKET = "registration.ticket"
+
+
 def ticket_parts(message: OutboxMessage) -> list[MailPart]:
     """The QR ticket (inline PNG) and the calendar file, drawn when the mail is sent."""
     registration = (
-        db.session.get(Registration, message.registration_id) if (message.registration_id) else None
+        db.session.get(Registration, message.about_id)
+        if message.about_type == Registration.__tablename__ and message.about_id
+        else None
     )
     if registration is None:
         return []

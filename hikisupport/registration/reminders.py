@@ -6,10 +6,17 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-from hikisupport.japanese import JST, jst_datetime
-from hikisupport.models import Event, Registration, Reminder, Session
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.core.japanese import JST, jst_datetime
+from hikisupport.models import (
+    Event,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+    Reminder,
+    Session,
+)
 from hikisupport.registration import notifications
 
 
@@ -19,7 +26,11 @@ def sessions_on(day: date) -> list[Session]:
     return db.session.scalars(
         sa.select(Session)
         .join(Event)
-        .where(Session.starts_at >= start, Session.starts_at < end, Event.status == "published")
+        .where(
+            Session.starts_at >= start,
+            Session.starts_at < end,
+            Event.status == EventStatus.PUBLISHED,
+        )
         .order_by(Session.starts_at)
     ).all()
 
@@ -34,7 +45,7 @@ def queue_reminders(day: date | None = None) -> int:
         registrations = db.session.scalars(
             sa.select(Registration).where(
                 Registration.event_id == session.event_id,
-                Registration.status == "confirmed",
+                Registration.status == RegistrationStatus.CONFIRMED,
                 Registration.id.not_in(already),
             )
         ).all()

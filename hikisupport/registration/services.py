@@ -10,6 +10,7 @@ Functions here flush, never commit: the request (or CLI command) commits once.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,26 +19,30 @@ from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from hikisupport.database import transaction_info, utcnow
-from hikisupport.extensions import db
-from hikisupport.japanese import wareki_datetime
+from hikisupport.core.database import transaction_info, utcnow
+from hikisupport.core.errors import DomainError, NotFound
+from hikisupport.core.extensions import db
+from hikisupport.core.japanese import wareki_datetime
 from hikisupport.models import (
-    ACCOMMODATIONS,
+    ACTIVE_STATUSES,
+    Accommodation,
     Event,
+    EventStatus,
     LotteryDraw,
     Person,
     Registration,
+    RegistrationSource,
     RegistrationStatus,
 )
 from hikisupport.registration import notifications
 from hikisupport.registration.tickets import new_personal_token, new_ticket_code
 from hikisupport.staff import audit
 
-CONFIRMED = RegistrationStatus.CONFIRMED.value
-WAITLISTED = RegistrationStatus.WAITLISTED.value
-APPLIED = RegistrationStatus.APPLIED.value
-CANCELLED = RegistrationStatus.CANCELLED.value
-ACTIVE = (CONFIRMED, WAITLISTED, APPLIED)
+CONFIRMED = RegistrationStatus.CONFIRMED
+WAITLISTED = RegistrationStatus.WAITLISTED
+APPLIED = RegistrationStatus.APPLIED
+CANCELLED = RegistrationStatus.CANCELLED
+ACTIVE = ACTIVE_STATUSES
 
 
 @dataclass
@@ -57,16 +62,11 @@ class Applicant:
     needs: str = ""
 
 
-class SignUpRefused(Exception):
-    """The rule says no. `code` is stable (API), `message` is for people (Japanese)."""
+class SignUpRefused(DomainError):
+    """The sign-up rule says no."""
 
     code = "refused"
     status = 409
-    field: str | None = None
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class RegistrationClosed(SignUpRefused):
@@ -80,7 +80,82 @@ class EventFull(SignUpRefused):
 class NotEligible(SignUpRefused):
     code = "not_eligible"
     status = 422
-    field = "residency"
+
+    def __init__(self, message: str):
+        super().__init__(message, field="residency")
+
+
+class AlreadyRegistered(SignUpRefused):
+    """Staff entering someone who already has a live registration for the event."""
+
+    code = "already_registered"
+    status = 422
+
+    def __init__(self, message: str):
+        super().__init__(message, field="email")
+
+
+class AdmissionState(enum.StrEnum):
+    """Where an event stands for a new sign-up; what residents see and what `register` does."""
+
+    OPEN = "open"  # 受付中: a seat
+    WAITLIST = "waitlist"  # 満席・キャンセル待ち受付中
+    FULL = "full"  # 満席です (no waitlist)
+    LOTTERY = "lottery"  # 抽選申込受付中: an application for the draw
+    NOT_YET = "not_yet"  # 受付開始前
+    CLOSED = "closed"  # 受付終了 (or not published)
+    CANCELLED = "cancelled"  # 中止
+
+
+# The states in which a resident can sign up.
+ACCEPTING = frozenset({AdmissionState.OPEN, AdmissionState.WAITLIST, AdmissionState.LOTTERY})
+
+
+def admission_state(
+    event: Event, confirmed: int, drawn: bool, now: datetime, *, by_staff: bool = False
+) -> AdmissionState:
+    """The one rule of admission. Staff (`by_staff`) may enter people outside the registration
+    period and into a draft (a phone call after the deadline); a cancelled event takes nobody.
+    A lottery collects applications until it is drawn; after the draw seats go first come."""
+    if event.status == EventStatus.CANCELLED:
+        return AdmissionState.CANCELLED
+    if not by_staff:
+        if event.status != EventStatus.PUBLISHED:
+            return AdmissionState.CLOSED
+        if now < event.registration_opens_at:
+            return AdmissionState.NOT_YET
+        if now >= event.registration_closes_at:
+            return AdmissionState.CLOSED
+    if event.is_lottery and not drawn:
+        return AdmissionState.LOTTERY
+    if confirmed < event.capacity:
+        return AdmissionState.OPEN
+    if event.waitlist:
+        return AdmissionState.WAITLIST
+    return AdmissionState.FULL
+
+
+def refusal_for(event: Event, state: AdmissionState) -> SignUpRefused | None:
+    """Why a sign-up in `state` is refused (None: it is not)."""
+    if state == AdmissionState.CANCELLED:
+        return RegistrationClosed("この催しは中止になりました。")
+    if state == AdmissionState.FULL:
+        return EventFull("申し訳ありません。満席です。")
+    if state in (AdmissionState.NOT_YET, AdmissionState.CLOSED):
+        if event.status != EventStatus.PUBLISHED:
+            return RegistrationClosed("この催しは現在申し込みを受け付けていません。")
+        return RegistrationClosed(
+            "申込受付期間外です。受付期間は" + registration_period_text(event) + "です。"
+        )
+    return None
+
+
+def public_event(event_id: int) -> Event:
+    """An event as residents may see it: published or cancelled, never a draft (404)."""
+    event = db.session.get(Event, event_id)
+    if event is None or not event.is_public:
+        raise NotFound("お探しの講座・講演会は見つかりませんでした。")
+    return event
 
 
 @dataclass
@@ -152,36 +227,17 @@ def registration_period_text(event: Event) -> str:
 # The sign-up rule
 
 
-def check_open(event: Event, now: datetime) -> None:
-    if event.status == "cancelled":
-        raise RegistrationClosed("この催しは中止になりました。")
-    if event.status != "published":
-        raise RegistrationClosed("この催しは現在申し込みを受け付けていません。")
-    if not (event.registration_opens_at <= now < event.registration_closes_at):
-        raise RegistrationClosed(
-            "申込受付期間外です。受付期間は" + registration_period_text(event) + "です。"
-        )
-
-
 def check_eligible(event: Event, residency: str) -> None:
     if residency not in event.eligible_residencies:
         who = "・".join(event.residency_labels)
         raise NotEligible(f"この催しの対象は{who}の方です。")
 
 
-class AlreadyRegistered(SignUpRefused):
-    """Staff entering someone who already has a live registration for the event."""
-
-    code = "already_registered"
-    field = "email"
-    status = 422
-
-
 def register(
     event: Event,
     applicant: Applicant,
     *,
-    source: str = "web",
+    source: str = RegistrationSource.WEB,
     now: datetime | None = None,
     by_staff: bool = False,
 ) -> SignUpResult:
@@ -195,22 +251,20 @@ def register(
     """
     now = now or utcnow()
     event = lock_event(event.id)  # a no-op if the caller locked it already
-    if by_staff:
-        if event.status == "cancelled":
-            raise RegistrationClosed("この催しは中止になっています。")
-    else:
-        check_open(event, now)
+    state = admission_state(
+        event, count_confirmed(event.id), is_drawn(event.id), now, by_staff=by_staff
+    )
+    if (refusal := refusal_for(event, state)) is not None:
+        raise refusal
     check_eligible(event, applicant.residency)
     # Decided before anyone's address is looked up, so the answer for a full event is the
     # same whether or not that address already signed up: nobody can test an address.
-    if event.is_lottery and not is_drawn(event.id):
+    if state == AdmissionState.LOTTERY:
         status, position = APPLIED, None
-    elif count_confirmed(event.id) < event.capacity:
+    elif state == AdmissionState.OPEN:
         status, position = CONFIRMED, None
-    elif event.waitlist:
-        status, position = WAITLISTED, _last_waitlist_position(event.id) + 1
     else:
-        raise EventFull("申し訳ありません。満席です。")
+        status, position = WAITLISTED, _last_waitlist_position(event.id) + 1
 
     if applicant.email:
         person = _person_for(applicant.email, now)
@@ -289,8 +343,10 @@ def _apply_applicant(registration: Registration, applicant: Applicant) -> None:
     registration.phone = applicant.phone
     registration.residency = applicant.residency
     registration.age_group = applicant.age_group
-    for code in ACCOMMODATIONS:
-        setattr(registration, f"needs_{code}", code in applicant.accommodations)
+    for accommodation in Accommodation:
+        setattr(
+            registration, f"needs_{accommodation.value}", accommodation in applicant.accommodations
+        )
     registration.childcare_ages = applicant.childcare_ages
     registration.needs = applicant.needs
 
@@ -318,6 +374,13 @@ def resend_personal_link(registration: Registration, now: datetime | None = None
 # Cancellation and the waitlist
 
 
+def can_cancel(registration: Registration, now: datetime | None = None) -> bool:
+    """A registration can be cancelled while it is live and until its event's last session
+    ends — by the person, by staff and through the API alike."""
+    last_end = registration.event.last_ends_at
+    return registration.is_active and (last_end is None or (now or utcnow()) < last_end)
+
+
 def cancel(
     registration: Registration, now: datetime | None = None, reason: str = ""
 ) -> Registration | None:
@@ -329,6 +392,8 @@ def cancel(
     db.session.refresh(registration)  # its state as of the lock, not as first read
     if registration.status == CANCELLED:
         return None
+    if not can_cancel(registration, now):
+        raise SignUpRefused("この申し込みは、催しが終わったためキャンセルできません。")
     was = registration.status
     old_position = registration.waitlist_position
     registration.status = CANCELLED
@@ -378,7 +443,9 @@ def cancel_event(event: Event, reason: str, now: datetime | None = None) -> int:
     """中止: the event is cancelled and everyone still registered is told. Returns how many."""
     now = now or utcnow()
     event = lock_event(event.id)
-    event.status = "cancelled"
+    if event.status == EventStatus.CANCELLED:
+        raise SignUpRefused("この催しはすでに中止になっています。")
+    event.status = EventStatus.CANCELLED
     event.cancelled_at = now
     told = 0
     active = db.session.scalars(
@@ -394,6 +461,7 @@ def cancel_event(event: Event, reason: str, now: datetime | None = None) -> int:
         notifications.event_cancelled(registration, reason)
         told += 1
     db.session.flush()
+    audit.record("event.cancel", event, reason=reason, registrations=told)
     return told
 
 
@@ -417,7 +485,7 @@ def promote_next(event: Event, now: datetime | None = None) -> Registration | No
     promoted = None
     # A draft fills its free seats too (staff may enter people before publishing); only a
     # cancelled event, or a lottery before its draw, has no one to promote.
-    if event.status == "cancelled" or (event.is_lottery and not is_drawn(event.id)):
+    if event.is_cancelled or (event.is_lottery and not is_drawn(event.id)):
         return None
     while count_confirmed(event.id) < event.capacity:
         first = db.session.scalar(

@@ -5,18 +5,20 @@ from __future__ import annotations
 from wtforms import BooleanField
 from wtforms.validators import StopValidation
 
-from hikisupport.forms import (
+from hikisupport.core.forms import (
     BaseForm,
     CleanStringField,
     CleanTextAreaField,
     JapaneseRadioField,
     choices_from,
 )
-from hikisupport.japanese import normalize_email
-from hikisupport.models import SOURCES
+from hikisupport.core.japanese import normalize_email
+from hikisupport.models import RegistrationSource
 from hikisupport.registration.forms import RegistrationForm, email_format
 
-STAFF_SOURCES = {k: v for k, v in SOURCES.items() if k in ("phone", "postcard", "counter")}
+STAFF_SOURCES = {
+    k: v for k, v in RegistrationSource.labels().items() if k in ("phone", "postcard", "counter")
+}
 
 
 def _told_purpose(form, field):

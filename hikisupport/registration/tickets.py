@@ -10,8 +10,8 @@ import segno
 from icalendar import Calendar, Timezone
 from icalendar import Event as CalendarEvent
 
-from hikisupport.database import utcnow
-from hikisupport.japanese import JST
+from hikisupport.core.database import utcnow
+from hikisupport.core.japanese import JST
 from hikisupport.models import Registration
 
 # No 0/O, 1/I/L, U: a code staff can read out and type on a tablet without confusion.

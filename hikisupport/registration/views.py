@@ -5,21 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy.orm import joinedload
 
-from hikisupport.database import read_only, utcnow
-from hikisupport.extensions import db
+from hikisupport.core.errors import answer_refusals_with
+from hikisupport.core.extensions import db
+from hikisupport.core.urls import base_host
 from hikisupport.models import Event, Registration
 from hikisupport.registration import services
-from hikisupport.registration.availability import event_availability, public_event_or_none
+from hikisupport.registration.availability import event_availability
 from hikisupport.registration.forms import RegistrationForm
 from hikisupport.registration.notifications import personal_url
 from hikisupport.registration.tickets import calendar_ics, ticket_svg_data_uri
-from hikisupport.urls import base_host
 
 bp = Blueprint("registration", __name__)
-
-
-def _event_or_404(event_id: int):
-    return public_event_or_none(event_id) or abort(404)
 
 
 def _registration_or_404(token: str) -> Registration:
@@ -31,55 +27,44 @@ def _registration_or_404(token: str) -> Registration:
     return registration or abort(404)
 
 
-def _form_page(event, form, status=200, refusal=None):
-    return (
-        render_template(
-            "registration/form.html",
-            event=event,
-            form=form,
-            availability=event_availability(event),
-            refusal=refusal,
-        ),
-        status,
+def _form_page(event_id: int, form, refusal=None):
+    event = services.public_event(event_id)
+    return render_template(
+        "registration/form.html",
+        event=event,
+        form=form,
+        availability=event_availability(event),
+        refusal=refusal,
     )
 
 
 @bp.get("/events/<id:event_id>/register")
 def register_form(event_id: int):
     """The sign-up form (or why sign-up is not possible now)."""
-    return _form_page(_event_or_404(event_id), RegistrationForm())
+    return _form_page(event_id, RegistrationForm())
 
 
 @bp.post("/events/<id:event_id>/register")
 def register(event_id: int):
     """Sign up: 303 to the personal page, or the form again with errors (422)."""
     form = RegistrationForm()
-    if not form.validate():  # before any database work: a wrong form takes no write lock
-        read_only(db.session)
-        return _form_page(_event_or_404(event_id), form, 422)
+    if not form.validate():
+        return _form_page(event_id, form), 422
+    answer_refusals_with(form, lambda refusal: _form_page(event_id, form, refusal))
     # The event is locked from the first read: capacity is checked under that lock.
     event = services.lock_event(event_id)
-    if event is None or event.status == "draft":
+    if event is None or not event.is_public:
         abort(404)
-    try:
-        result = services.register(event, form.applicant())
-    except services.SignUpRefused as refusal:
-        db.session.rollback()
-        if refusal.field:
-            getattr(form, refusal.field).errors.append(refusal.message)
-            return _form_page(event, form, refusal.status)
-        return _form_page(event, form, refusal.status, refusal=refusal)
-    created, token = result.created, result.registration.token
-    db.session.commit()
-    if not created:
+    result = services.register(event, form.applicant())
+    if not result.created:
         return redirect(url_for(".link_sent", event_id=event_id), code=303)
-    return redirect(url_for(".personal_page", token=token), code=303)
+    return redirect(url_for(".personal_page", token=result.registration.token), code=303)
 
 
 @bp.get("/events/<id:event_id>/register/sent")
 def link_sent(event_id: int):
     """Neutral answer to a repeated sign-up: the link went to the address, not to this page."""
-    return render_template("registration/link_sent.html", event=_event_or_404(event_id))
+    return render_template("registration/link_sent.html", event=services.public_event(event_id))
 
 
 @bp.get("/r/<token:token>")
@@ -93,7 +78,7 @@ def personal_page(token: str):
         qr_data_uri=ticket_svg_data_uri(registration.ticket)
         if registration.status == services.CONFIRMED
         else None,
-        can_cancel=_can_cancel(registration),
+        can_cancel=services.can_cancel(registration),
     )
 
 
@@ -112,16 +97,11 @@ def calendar(token: str):
     )
 
 
-def _can_cancel(registration: Registration) -> bool:
-    last_end = registration.event.last_ends_at
-    return registration.is_active and (last_end is None or utcnow() < last_end)
-
-
 @bp.get("/r/<token:token>/cancel")
 def cancel_confirm(token: str):
     """The confirmation step before cancelling."""
     registration = _registration_or_404(token)
-    if not _can_cancel(registration):
+    if not services.can_cancel(registration):
         return redirect(url_for(".personal_page", token=token), code=303)
     return render_template(
         "registration/cancel.html", registration=registration, event=registration.event
@@ -132,10 +112,15 @@ def cancel_confirm(token: str):
 def cancel(token: str):
     """Cancel; a freed seat goes to the first on the waitlist automatically."""
     registration = _registration_or_404(token)
-    if not _can_cancel(registration):
-        flash("この申し込みはキャンセルできません。", "error")
+    if not registration.is_active:
+        flash("この申し込みはすでにキャンセルされています。", "error")
         return redirect(url_for(".personal_page", token=token), code=303)
+
+    def refused(error):
+        flash(error.message, "error")
+        return redirect(url_for(".personal_page", token=token), code=303)
+
+    answer_refusals_with(None, refused)
     services.cancel(registration)
-    db.session.commit()
     flash("キャンセルしました。確認のメールをお送りします。", "success")
     return redirect(url_for(".personal_page", token=token), code=303)

@@ -1,13 +1,16 @@
-"""Flask-Login set-up: staff sessions for pages, bearer tokens for the API."""
+"""Flask-Login set-up: staff sessions for pages, bearer tokens for the API, and the staff caller."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, g, request
+from flask import Flask, g
+from flask_login import current_user
 
-from hikisupport.extensions import db, login_manager
+from hikisupport.core.extensions import db, login_manager
+from hikisupport.core.routing import API_PREFIX
 from hikisupport.models import StaffUser
+from hikisupport.staff.access import Caller, register_caller_loader
 from hikisupport.staff.services import staff_for_token
 
 
@@ -15,6 +18,22 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
+    register_caller_loader(staff_caller)
+
+
+def staff_caller() -> Caller | None:
+    """The signed-in member of staff (session cookie or API token) as a caller."""
+    if not current_user.is_authenticated:
+        return None
+    staff = current_user._get_current_object()
+    return Caller(
+        kind="staff",
+        role=str(staff.role),
+        id=staff.id,
+        label=staff.email,
+        organization_id=staff.organization_id,
+        staff=staff,
+    )
 
 
 @login_manager.user_loader
@@ -32,16 +51,23 @@ def load_staff(session_id: str) -> StaffUser | None:
 @login_manager.request_loader
 def load_staff_from_token(req) -> StaffUser | None:
     """`Authorization: Bearer <token>` on API routes only (never on pages)."""
-    if not req.path.startswith("/api/"):
+    if not req.path.startswith(API_PREFIX):
         return None
-    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(req)
+    if token is None:
         return None
-    staff = staff_for_token(token.strip())
+    staff = staff_for_token(token)
     if staff is not None:
         g.auth_via_token = True
     return staff
 
 
+def bearer_token(req) -> str | None:
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
+        return None
+    return token.strip()
+
+
 def authenticated_by_token() -> bool:
-    return bool(g.get("auth_via_token")) and request.path.startswith("/api/")
+    return bool(g.get("auth_via_token"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from wtforms import PasswordField
 from wtforms.validators import InputRequired, Length
 
-from hikisupport.forms import BaseForm, CleanStringField, JapaneseSelectField, choices_from
-from hikisupport.japanese import normalize_email, normalize_line
-from hikisupport.models import ORGANIZATION_KINDS, ROLES
+from hikisupport.core.forms import BaseForm, CleanStringField, JapaneseSelectField, choices_from
+from hikisupport.core.japanese import normalize_email, normalize_line
+from hikisupport.models import OrganizationKind, StaffRole
 
 
 class LoginForm(BaseForm):
@@ -31,7 +31,7 @@ class StaffForm(BaseForm):
         normalizer=normalize_email,
     )
     name = CleanStringField("氏名", max_length=100)
-    role = JapaneseSelectField("役割", choices=choices_from(ROLES))
+    role = JapaneseSelectField("役割", choices=choices_from(StaffRole.labels()))
     organization_id = JapaneseSelectField("所属団体", coerce=str)
     password = PasswordField(
         "初期パスワード（12文字以上）",
@@ -46,4 +46,6 @@ class OrganizationForm(BaseForm):
         max_length=100,
         normalizer=normalize_line,
     )
-    kind = JapaneseSelectField("種別", choices=choices_from(ORGANIZATION_KINDS), default="npo")
+    kind = JapaneseSelectField(
+        "種別", choices=choices_from(OrganizationKind.labels()), default="npo"
+    )

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-from hikisupport.japanese import normalize_email
-from hikisupport.models import ROLES, ApiToken, Organization, StaffUser
+from hikisupport.core.database import utcnow
+from hikisupport.core.errors import DomainError
+from hikisupport.core.extensions import db
+from hikisupport.core.japanese import normalize_email
+from hikisupport.models import ApiToken, Organization, OrganizationKind, StaffRole, StaffUser
 from hikisupport.staff import audit
 
 MAX_FAILED_LOGINS = 5
@@ -30,21 +31,48 @@ MIN_PASSWORD_LENGTH = 12
 _DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8))
 
 
-class StaffError(ValueError):
+class StaffError(DomainError):
     """A staff-account operation refused; the message is for people (Japanese)."""
+
+    code, status = "invalid", 422
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def get_or_create_organization(name: str, kind: str = "npo") -> Organization:
+def get_or_create_organization(name: str, kind: str = OrganizationKind.NPO) -> Organization:
     organization = db.session.scalar(sa.select(Organization).filter_by(name=name))
     if organization is None:
         organization = Organization(name=name, kind=kind)
         db.session.add(organization)
         db.session.flush()
     return organization
+
+
+def create_organization(name: str, kind: str) -> Organization:
+    """Add the ward or a contracted NPO; a name already taken is refused."""
+    if db.session.scalar(sa.select(Organization.id).filter_by(name=name)):
+        raise StaffError(f"「{name}」はすでに登録されています。", field="name")
+    organization = Organization(name=name, kind=kind)
+    db.session.add(organization)
+    db.session.flush()
+    audit.record("organization.create", organization, name=organization.name)
+    return organization
+
+
+def set_active(staff: StaffUser, active: bool, by: StaffUser) -> None:
+    """Stop or restart an account. Either way every session of it ends; restarting also
+    lifts a lock-out. Nobody stops their own account (there would be no admin left to undo it)."""
+    if staff.id == by.id and not active:
+        raise StaffError("自分自身のアカウントは停止できません。")
+    if staff.active == active:
+        return
+    staff.active = active
+    staff.end_sessions()
+    if active:
+        staff.failed_logins, staff.locked_until = 0, None
+    audit.record("staff.activate" if active else "staff.deactivate", staff)
 
 
 def create_staff(
@@ -55,14 +83,16 @@ def create_staff(
     name: str = "",
 ) -> StaffUser:
     email = normalize_email(email)
-    if role not in ROLES:
-        raise StaffError(f"役割は {', '.join(ROLES)} のいずれかです。")
-    if role == "organizer" and organization is None:
-        raise StaffError("主催者には所属団体が必要です。")
+    if role not in StaffRole.values():
+        raise StaffError(f"役割は {', '.join(StaffRole.values())} のいずれかです。", field="role")
+    if role == StaffRole.ORGANIZER and organization is None:
+        raise StaffError("主催者には所属団体が必要です。", field="organization_id")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。")
+        raise StaffError(
+            f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。", field="password"
+        )
     if db.session.scalar(sa.select(StaffUser.id).filter_by(email=email)):
-        raise StaffError("このメールアドレスの職員はすでに登録されています。")
+        raise StaffError("このメールアドレスの職員はすでに登録されています。", field="email")
     staff = StaffUser(
         email=email,
         name=name,

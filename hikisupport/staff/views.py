@@ -9,13 +9,14 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-from hikisupport.forms import choices_from
-from hikisupport.japanese import JST, MAX_YEAR, MIN_YEAR
-from hikisupport.models import ApiToken, AuditLog, Organization, StaffUser
+from hikisupport.core.database import utcnow
+from hikisupport.core.errors import answer_refusals_with
+from hikisupport.core.extensions import db
+from hikisupport.core.forms import choices_from
+from hikisupport.core.japanese import JST, MAX_YEAR, MIN_YEAR
+from hikisupport.models import ApiToken, Organization, StaffUser
 from hikisupport.staff import audit, services
-from hikisupport.staff.access import public, requires
+from hikisupport.staff.access import forget_caller, public, requires
 from hikisupport.staff.forms import LoginForm, OrganizationForm, StaffForm
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -44,11 +45,10 @@ def login():
                 session.clear()  # a new session on sign-in: no fixation
                 session.permanent = True
                 login_user(result.staff)
+                forget_caller()
                 audit.record("staff.login", result.staff)
-                db.session.commit()
                 return redirect(next_url, code=303)
-            error = result.message
-            db.session.commit()  # the failure counter and the audit row
+            error = result.message  # the failure counter and its audit row are kept
         return render_template("staff/login.html", form=form, error=error), 422
     return render_template("staff/login.html", form=form, error=error)
 
@@ -60,8 +60,8 @@ def logout():
     staff = current_user._get_current_object()
     staff.end_sessions()  # a copied cookie stops working too
     audit.record("staff.logout", staff)
-    db.session.commit()
     logout_user()
+    forget_caller()
     session.clear()
     flash("ログアウトしました。", "success")
     return redirect(url_for("staff.login"), code=303)
@@ -87,40 +87,35 @@ def accounts():
     form.organization_id.choices = choices_from(
         {"": "（なし）"} | {str(o.id): o.name for o in organizations}
     )
-    status = 200
-    if request.method == "POST":
-        if form.validate():
-            organization = (
-                db.session.get(Organization, int(form.organization_id.data))
-                if form.organization_id.data
-                else None
-            )
-            try:
-                services.create_staff(
-                    form.email.data,
-                    form.role.data,
-                    form.password.data,
-                    organization,
-                    name=form.name.data,
-                )
-            except services.StaffError as error:
-                db.session.rollback()
-                form.email.errors.append(str(error))
-                status = 422
-            else:
-                db.session.commit()
-                flash(f"{form.email.data} を登録しました。", "success")
-                return redirect(url_for("staff.accounts"), code=303)
-        else:
-            status = 422
-    staff = db.session.scalars(sa.select(StaffUser).order_by(StaffUser.id)).all()
-    return render_template(
-        "staff/accounts.html",
-        staff=staff,
-        form=form,
-        organizations=organizations,
-        organization_form=OrganizationForm(formdata=None),
-    ), status
+
+    def page(refusal=None):
+        staff = db.session.scalars(sa.select(StaffUser).order_by(StaffUser.id)).all()
+        return render_template(
+            "staff/accounts.html",
+            staff=staff,
+            form=form,
+            organizations=db.session.scalars(
+                sa.select(Organization).order_by(Organization.id)
+            ).all(),
+            organization_form=OrganizationForm(formdata=None),
+            refusal=refusal,
+        )
+
+    if request.method == "GET":
+        return page()
+    if not form.validate():
+        return page(), 422
+    answer_refusals_with(form, page)
+    organization = (
+        db.session.get(Organization, int(form.organization_id.data))
+        if form.organization_id.data
+        else None
+    )
+    services.create_staff(
+        form.email.data, form.role.data, form.password.data, organization, name=form.name.data
+    )
+    flash(f"{form.email.data} を登録しました。", "success")
+    return redirect(url_for("staff.accounts"), code=303)
 
 
 @bp.post("/organizations")
@@ -134,13 +129,11 @@ def add_organization():
             + "、".join(message for field in form for message in field.errors),
             "error",
         )
-    elif db.session.scalar(sa.select(Organization.id).filter_by(name=form.name.data)):
-        flash(f"「{form.name.data}」はすでに登録されています。", "error")
-    else:
-        organization = services.get_or_create_organization(form.name.data, form.kind.data)
-        audit.record("organization.create", organization, name=organization.name)
-        db.session.commit()
-        flash(f"「{organization.name}」を追加しました。", "success")
+        return redirect(url_for("staff.accounts"), code=303)
+
+    answer_refusals_with(None, _back_to_accounts)
+    organization = services.create_organization(form.name.data, form.kind.data)
+    flash(f"「{organization.name}」を追加しました。", "success")
     return redirect(url_for("staff.accounts"), code=303)
 
 
@@ -149,16 +142,14 @@ def add_organization():
 def set_active(staff_id: int):
     """Deactivate or reactivate an account."""
     staff = db.session.get(StaffUser, staff_id) or abort(404)
-    if staff.id == current_user.id:
-        flash("自分自身のアカウントは停止できません。", "error")
-        return redirect(url_for("staff.accounts"), code=303)
-    staff.active = not staff.active
-    staff.end_sessions()
-    if staff.active:
-        staff.failed_logins, staff.locked_until = 0, None
-    audit.record("staff.activate" if staff.active else "staff.deactivate", staff)
-    db.session.commit()
+    answer_refusals_with(None, _back_to_accounts)
+    services.set_active(staff, not staff.active, by=current_user)
     flash(f"{staff.email} を{'再開' if staff.active else '停止'}しました。", "success")
+    return redirect(url_for("staff.accounts"), code=303)
+
+
+def _back_to_accounts(error):
+    flash(error.message, "error")
     return redirect(url_for("staff.accounts"), code=303)
 
 
@@ -176,7 +167,6 @@ def revoke_token(token_id: int):
     """Revoke an API token at once."""
     token = db.session.get(ApiToken, token_id) or abort(404)
     services.revoke_token(token)
-    db.session.commit()
     flash(f"トークン {token.prefix}… を無効にしました。", "success")
     return redirect(url_for("staff.tokens"), code=303)
 
@@ -205,34 +195,22 @@ def _date_filter(name: str, end: bool = False):
 @requires("admin")
 def audit_log():
     """Read the audit log, filtered by action, staff, object and dates."""
-    query = sa.select(AuditLog)
-    action = request.args.get("action", "").strip()
-    staff_email = request.args.get("staff", "").strip().lower()
-    object_type = request.args.get("object_type", "").strip()
-    if action:
-        query = query.where(AuditLog.action.startswith(action[:50]))
-    if staff_email:
-        query = query.where(AuditLog.staff_email.contains(staff_email[:254]))
-    if object_type:
-        query = query.where(AuditLog.object_type == object_type[:30])
-    if (start := _date_filter("from")) is not None:
-        query = query.where(AuditLog.at >= start)
-    if (end := _date_filter("to", end=True)) is not None:
-        query = query.where(AuditLog.at < end)
+    filters = audit.AuditFilter(
+        action=request.args.get("action", "").strip(),
+        staff=request.args.get("staff", "").strip(),
+        object_type=request.args.get("object_type", "").strip(),
+        start=_date_filter("from"),
+        end=_date_filter("to", end=True),
+    )
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
-    rows = db.session.scalars(
-        query.order_by(AuditLog.id.desc())
-        .limit(AUDIT_PAGE_SIZE + 1)
-        .offset((page - 1) * AUDIT_PAGE_SIZE)
-    ).all()
-    actions = db.session.scalars(sa.select(AuditLog.action).distinct().order_by(AuditLog.action))
-    filters = {k: request.args[k][:100] for k in AUDIT_FILTERS if request.args.get(k)}
+    rows, has_next = audit.search(filters, page, AUDIT_PAGE_SIZE)
+    shown = {k: request.args[k][:100] for k in AUDIT_FILTERS if request.args.get(k)}
     return render_template(
         "staff/audit.html",
-        filters=filters,
-        rows=rows[:AUDIT_PAGE_SIZE],
-        has_next=len(rows) > AUDIT_PAGE_SIZE,
+        filters=shown,
+        rows=rows,
+        has_next=has_next,
         page=page,
-        actions=list(actions),
+        actions=audit.actions(),
         now=utcnow(),
     )

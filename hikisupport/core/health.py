@@ -2,10 +2,13 @@
 
 from flask import Blueprint
 
+from hikisupport.core.transaction import no_transaction
+
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@no_transaction
 def healthz():
     """Answers without touching the database."""
     return {"status": "ok"}

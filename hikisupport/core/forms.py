@@ -11,7 +11,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from hikisupport.japanese import JST, MAX_YEAR, MIN_YEAR, has_control_characters, normalize_text
+from hikisupport.core.japanese import (
+    JST,
+    MAX_YEAR,
+    MIN_YEAR,
+    has_control_characters,
+    normalize_text,
+)
 
 INVALID_CHARACTERS = "使用できない文字が含まれています。"
 INVALID_CHOICE = "選択肢の中から選んでください。"
@@ -21,6 +27,42 @@ class BaseForm(FlaskForm):
     class Meta:
         # WTForms' own messages (few reach users: we give ours) in Japanese.
         locales = ("ja_JP", "ja")
+
+    # Where a message for a field this form does not have goes (e.g. a rule about two fields).
+    fallback_field = None
+
+    def field_for(self, path: str):
+        """The field a refusal's path names: ``title``, or ``sessions.0.venue`` for the venue of
+        the first entry of a FieldList; None if the form has no such field."""
+        target, parts = self, path.split(".")
+        for part in parts:
+            if part.isdigit():
+                entries = list(target)
+                if int(part) >= len(entries):
+                    return None
+                target = entries[int(part)]
+                target = getattr(target, "form", target)
+            else:
+                target = getattr(target, part, None) if target is not None else None
+                if target is None:
+                    return None
+        return target
+
+    def attach_errors(self, fields: dict[str, str]) -> list[str]:
+        """Put a rule's messages (field path → message) beside the fields they are about.
+        Returns the messages that found no field (the page shows them on their own)."""
+        unplaced = []
+        for path, message in fields.items():
+            field = self.field_for(path) if path else None
+            if field is None or not isinstance(getattr(field, "errors", None), list | tuple):
+                field = getattr(self, self.fallback_field or "", None)
+            if field is None:
+                unplaced.append(message)
+                continue
+            if isinstance(field.errors, tuple):
+                field.errors = list(field.errors)
+            field.errors.append(message)
+        return unplaced
 
 
 class CleanStringField(StringField):

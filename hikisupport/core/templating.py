@@ -1,15 +1,14 @@
-"""Jinja filters and globals: dates in 和暦 and Japan time, labels for codes."""
+"""Jinja filters and globals that know no model: dates in 和暦 and Japan time, form errors."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from hikisupport import japanese
-from hikisupport.database import utcnow
-from hikisupport.models import ACCOMMODATIONS, AGE_GROUPS, RESIDENCIES
+from hikisupport.core import japanese
+from hikisupport.core.database import utcnow
 
 
-def register_template_helpers(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         wareki_date=japanese.wareki_date,
         wareki_datetime=japanese.wareki_datetime,
@@ -19,21 +18,9 @@ def register_template_helpers(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         session_period=japanese.session_period,
-        RESIDENCIES=RESIDENCIES,
-        AGE_GROUPS=AGE_GROUPS,
-        ACCOMMODATIONS=ACCOMMODATIONS,
+        form_errors=form_errors,
+        now_utc=utcnow,
     )
-    app.jinja_env.globals["form_errors"] = form_errors
-    app.jinja_env.globals["now_utc"] = utcnow
-    app.context_processor(_site_context)
-
-
-def _site_context() -> dict:
-    from hikisupport.settings import current_municipality
-
-    municipality = current_municipality()
-    prefix = f"{municipality.name} " if municipality else ""
-    return {"municipality": municipality, "site_name": f"{prefix}ひきこもりサポーター"}
 
 
 def form_errors(form) -> list[tuple[str, str, str]]:

@@ -1,20 +1,45 @@
 """Rosters (名簿): who is registered for an event or a session, with the totals staff plan by.
 
-Queries only; the pages and the exports share them.
+Every read of a roster — a page, an export, the print sheet, the API — goes through
+`event_roster` or `session_roster`, which write the audit row themselves (who, what, why), so no
+new way of reading one can forget it. The pages, the exports and the API share them.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from hikisupport.extensions import db
-from hikisupport.japanese import normalize_kana, normalize_text
-from hikisupport.models import ACCOMMODATIONS, Attendance, Event, Registration, Session
+from hikisupport.core.extensions import db
+from hikisupport.core.japanese import normalize_kana, normalize_text
+from hikisupport.models import (
+    ACTIVE_STATUSES,
+    Accommodation,
+    Attendance,
+    Event,
+    Registration,
+    RegistrationStatus,
+    Session,
+)
+from hikisupport.staff import audit
 
-STATUS_ORDER = {"confirmed": 0, "applied": 1, "waitlisted": 2, "cancelled": 3}
+STATUS_ORDER = {
+    RegistrationStatus.CONFIRMED: 0,
+    RegistrationStatus.APPLIED: 1,
+    RegistrationStatus.WAITLISTED: 2,
+    RegistrationStatus.CANCELLED: 3,
+}
+
+
+class Purpose(enum.StrEnum):
+    """Why a roster is read: the audit row's action."""
+
+    VIEW = "roster.view"
+    EXPORT = "roster.export"
+    PRINT = "roster.print"
 
 
 @dataclass
@@ -39,7 +64,28 @@ def search_filter(query: str):
     )
 
 
-def event_roster(event: Event, query: str = "") -> list[RosterRow]:
+def event_roster(event: Event, purpose: Purpose, query: str = "", **detail) -> list[RosterRow]:
+    """Everyone registered for the event, in the order staff read it; the read is audited."""
+    rows = _event_rows(event, query)
+    audit.record(purpose, event, **_searched(query), rows=len(rows), **detail)
+    return rows
+
+
+def session_roster(
+    session: Session, purpose: Purpose, query: str = "", **detail
+) -> list[RosterRow]:
+    """Confirmed registrations of the session's event, with their check-in at this session;
+    the read is audited."""
+    rows = _session_rows(session, query)
+    audit.record(purpose, session, **_searched(query), rows=len(rows), **detail)
+    return rows
+
+
+def _searched(query: str) -> dict:
+    return {"query": query} if query else {}
+
+
+def _event_rows(event: Event, query: str) -> list[RosterRow]:
     attended = (
         sa.select(Attendance.registration_id, sa.func.count().label("n"))
         .join(Session, Session.id == Attendance.session_id)
@@ -59,8 +105,7 @@ def event_roster(event: Event, query: str = "") -> list[RosterRow]:
     return sorted(rows, key=_order)
 
 
-def session_roster(session: Session, query: str = "") -> list[RosterRow]:
-    """Confirmed registrations of the session's event, with their check-in at this session."""
+def _session_rows(session: Session, query: str) -> list[RosterRow]:
     statement = (
         sa.select(Registration, Attendance.checked_in_at)
         .outerjoin(
@@ -69,7 +114,10 @@ def session_roster(session: Session, query: str = "") -> list[RosterRow]:
                 Attendance.registration_id == Registration.id, Attendance.session_id == session.id
             ),
         )
-        .where(Registration.event_id == session.event_id, Registration.status == "confirmed")
+        .where(
+            Registration.event_id == session.event_id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+        )
         .options(selectinload(Registration.person))
     )
     if query and (condition := search_filter(query)) is not None:
@@ -102,18 +150,18 @@ class Totals:
 
     @property
     def accommodation_lines(self) -> list[tuple[str, int]]:
-        return [(ACCOMMODATIONS[code], n) for code, n in self.accommodations.items() if n]
+        return [(Accommodation(code).label, n) for code, n in self.accommodations.items() if n]
 
 
 def totals(event: Event) -> Totals:
     """Counts by status and accommodation requests (託児 3名 …), in one query."""
-    active = Registration.status.in_(["confirmed", "waitlisted", "applied"])
+    active = Registration.status.in_(ACTIVE_STATUSES)
     columns = [
-        sa.func.count().filter(Registration.status == status).label(status)
-        for status in ("confirmed", "waitlisted", "applied", "cancelled")
+        sa.func.count().filter(Registration.status == status).label(status.value)
+        for status in RegistrationStatus
     ] + [
-        sa.func.count().filter(active, getattr(Registration, f"needs_{code}")).label(code)
-        for code in ACCOMMODATIONS
+        sa.func.count().filter(active, getattr(Registration, f"needs_{a.value}")).label(a.value)
+        for a in Accommodation
     ]
     row = db.session.execute(sa.select(*columns).where(Registration.event_id == event.id)).one()
     return Totals(
@@ -121,5 +169,5 @@ def totals(event: Event) -> Totals:
         waitlisted=row.waitlisted,
         applied=row.applied,
         cancelled=row.cancelled,
-        accommodations={code: getattr(row, code) for code in ACCOMMODATIONS},
+        accommodations={a.value: getattr(row, a.value) for a in Accommodation},
     )

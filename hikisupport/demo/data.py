@@ -10,10 +10,18 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
-from hikisupport.japanese import JST, jst_datetime
-from hikisupport.models import Event, IndicatorTarget, Municipality, Session
+from hikisupport.core.database import utcnow
+from hikisupport.core.extensions import db
+from hikisupport.core.japanese import JST, jst_datetime
+from hikisupport.models import (
+    Admission,
+    Event,
+    EventKind,
+    IndicatorTarget,
+    Municipality,
+    OrganizationKind,
+    Session,
+)
 from hikisupport.staff.services import create_staff, get_or_create_organization
 
 WARD = "杉並区 保健福祉部 くらしのサポートステーション"
@@ -78,8 +86,8 @@ def load_demo() -> bool:
             IndicatorTarget(fiscal_year=2030, target=360),
         ]
     )
-    ward = get_or_create_organization(WARD, kind="ward")
-    npo = get_or_create_organization(NPO, kind="npo")
+    ward = get_or_create_organization(WARD, kind=OrganizationKind.WARD)
+    npo = get_or_create_organization(NPO, kind=OrganizationKind.NPO)
     for email, password, role, organization in DEMO_STAFF:
         org = {WARD: ward, NPO: npo}.get(organization)
         create_staff(email, role, password, org, name=f"デモ {role}")
@@ -95,7 +103,7 @@ def load_demo() -> bool:
 
     lecture = Event(
         organization=ward,
-        kind="lecture",
+        kind=EventKind.LECTURE,
         title="ひきこもりを知る講演会「家族が元気になることから始めよう」",
         description=(
             "ひきこもりの状態にある方のご家族や、地域で見守る方に向けた講演会です。"
@@ -116,7 +124,7 @@ def load_demo() -> bool:
     )
     one_day = Event(
         organization=ward,
-        kind="course",
+        kind=EventKind.COURSE,
         title="ひきこもりサポーター養成講座（1日コース）",
         description=(
             "ひきこもりについての基礎知識と、身近な人から相談を受けたときに区の相談窓口へ"
@@ -136,7 +144,7 @@ def load_demo() -> bool:
     )
     three_part = Event(
         organization=npo,
-        kind="course",
+        kind=EventKind.COURSE,
         title="ひきこもりサポーター養成講座（全3回）",
         description=(
             "3回の講座で、ひきこもりの背景、本人と家族の気持ち、地域でできる支え方、"
@@ -158,7 +166,7 @@ def load_demo() -> bool:
     followup_day = _saturday_on_or_after(three[-1] + timedelta(days=14))
     followup = Event(
         organization=ward,
-        kind="followup",
+        kind=EventKind.FOLLOWUP,
         title="ひきこもりサポーター フォローアップ研修（抽選）",
         description=(
             "養成講座を修了したサポーターの方を対象に、相談を受けたときの対応を事例で振り返り、"
@@ -167,7 +175,7 @@ def load_demo() -> bool:
         audience="ひきこもりサポーターとして登録されている方",
         capacity=20,
         waitlist=True,
-        admission="lottery",
+        admission=Admission.LOTTERY,
         certifies=False,
         eligible_residencies=["live", "work", "study"],
         registration_opens_at=week_ago,

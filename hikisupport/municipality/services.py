@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import g, has_app_context
 
-from hikisupport.extensions import db
+from hikisupport.core.extensions import db
 from hikisupport.models import Municipality
 
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from hikisupport.japanese import format_phone, to_jst
-from hikisupport.models import ACCOMMODATIONS, AGE_GROUPS, RESIDENCIES
-from hikisupport.registration.roster import RosterRow
+from hikisupport.core.japanese import format_phone, to_jst
+from hikisupport.models import Accommodation, AgeGroup, Residency
+from hikisupport.rosters.services import RosterRow
 
 COLUMNS = [
     "受付番号",
@@ -29,7 +29,7 @@ COLUMNS = [
     "電話番号",
     "在住・在勤・在学",
     "年代",
-    *[f"配慮：{label}" for label in ACCOMMODATIONS.values()],
+    *[f"配慮：{a.label}" for a in Accommodation],
     "お子さまの年齢",
     "連絡事項",
     "申込経路",
@@ -58,7 +58,7 @@ def rows(roster: list[RosterRow]) -> list[list]:
         out.append(
             [
                 r.ticket,
-                r.status_enum.label,
+                r.status_label,
                 r.waitlist_position,
                 r.family_name,
                 r.given_name,
@@ -66,9 +66,9 @@ def rows(roster: list[RosterRow]) -> list[list]:
                 r.given_name_kana,
                 r.email,
                 format_phone(r.phone),
-                RESIDENCIES.get(r.residency, r.residency),
-                AGE_GROUPS.get(r.age_group, r.age_group),
-                *["有" if code in r.accommodations else "" for code in ACCOMMODATIONS],
+                Residency.label_of(r.residency),
+                AgeGroup.label_of(r.age_group),
+                *["有" if a in r.accommodations else "" for a in Accommodation],
                 r.childcare_ages,
                 r.needs,
                 r.source_label,

@@ -6,8 +6,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
-from hikisupport.database import Base
-from hikisupport.smtp import Mail
+from hikisupport.core.database import Base
+from hikisupport.core.smtp import Mail
 
 
 def _session_scope() -> int:

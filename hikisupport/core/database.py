@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, registry, scoped_session
@@ -26,9 +25,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# Execution option on a connection: force (True) or avoid (False) BEGIN IMMEDIATE on SQLite.
+# Execution option on a connection: begin with BEGIN IMMEDIATE (True) or plain BEGIN (False).
+# Set by `core.transaction`, the one place that decides what kind a transaction is.
 IMMEDIATE = "hikisupport_sqlite_immediate"
-_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def utcnow() -> datetime:
@@ -70,19 +69,6 @@ class Base(DeclarativeBase):
     )
 
 
-def _wants_immediate(conn) -> bool:
-    """Which transactions take the write lock at BEGIN.
-
-    A request that may write (POST, PUT, PATCH, DELETE) always does. Pages that only read do
-    not, so they never wait behind a rush of sign-ups. Outside requests (CLI, tests) a transaction
-    is a write transaction when the code says so with ``begin_write()``.
-    """
-    forced = conn.get_execution_options().get(IMMEDIATE)
-    if forced is not None:
-        return bool(forced)
-    return has_request_context() and request.method not in _READ_ONLY_METHODS
-
-
 def transaction_info(session) -> dict:
     """A dict that lives as long as the session's current transaction (e.g. which rows are
     locked); emptied when the outermost transaction commits or rolls back."""
@@ -97,21 +83,12 @@ def _forget_transaction_info(session, transaction):
         session.info.pop("hikisupport_transaction", None)
 
 
-def read_only(session) -> None:
-    """Begin the session's next transaction without the write lock, even in a POST request."""
-    _begin_with(session, immediate=False)
+def begin_with(session, *, immediate: bool) -> None:
+    """Begin the session's transaction now, taking SQLite's write lock at BEGIN if `immediate`.
 
-
-def begin_write(session) -> None:
-    """Begin the session's next transaction as a write transaction (BEGIN IMMEDIATE on SQLite).
-
-    Call it before the transaction's first statement: afterwards the transaction has begun and
-    SQLite cannot upgrade it safely.
+    Only `core.transaction` calls this. It must come before the transaction's first statement:
+    afterwards the transaction has begun and SQLite cannot upgrade it safely.
     """
-    _begin_with(session, immediate=True)
-
-
-def _begin_with(session, immediate: bool) -> None:
     if isinstance(session, scoped_session):
         session = session()
     if session.in_transaction():
@@ -136,7 +113,8 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 def _sqlite_on_begin(conn):
     if conn.dialect.name != "sqlite":
         return
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_immediate(conn) else "BEGIN")
+    immediate = conn.get_execution_options().get(IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def sqlite_engine_options(busy_timeout_ms: int) -> dict:

@@ -1,4 +1,6 @@
-"""URL converters that refuse what could never match, before it reaches the database.
+"""URL converters, and which requests are API requests.
+
+Converters refuse what could never match, before it reaches the database.
 
 `<id:…>` takes a positive integer that fits PostgreSQL's `integer` (a larger one would make the
 query itself fail), `<token:…>` only the characters and length of a personal token (so a NUL or
@@ -18,3 +20,13 @@ class TokenConverter(BaseConverter):
 
 
 CONVERTERS = {"id": IdConverter, "token": TokenConverter}
+
+
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    """Whether the current request is for the JSON API (answered in JSON, errors included)."""
+    from flask import has_request_context, request
+
+    return has_request_context() and request.path.startswith(API_PREFIX)

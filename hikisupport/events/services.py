@@ -8,25 +8,23 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from hikisupport.database import utcnow
-from hikisupport.extensions import db
+from hikisupport.core.database import utcnow
+from hikisupport.core.errors import Invalid
+from hikisupport.core.extensions import db
 from hikisupport.models import (
-    ADMISSIONS,
-    EVENT_KINDS,
-    EVENT_STATUSES,
-    RESIDENCIES,
+    ACTIVE_STATUSES,
+    Admission,
     Attendance,
     Event,
+    EventKind,
+    EventStatus,
     Organization,
     Registration,
+    Residency,
     Session,
+    StaffRole,
 )
-from hikisupport.registration.services import (
-    ACTIVE,
-    count_confirmed,
-    lock_event,
-    promote_next,
-)
+from hikisupport.registration.services import count_confirmed, lock_event, promote_next
 from hikisupport.staff import audit
 
 MAX_CAPACITY = 10_000
@@ -52,28 +50,25 @@ class EventInput:
     audience: str = ""
     fee: str = "無料"
     waitlist: bool = True
-    admission: str = "first_come"
+    admission: str = Admission.FIRST_COME
     certifies: bool | None = None  # None: a course certifies, a lecture does not
     required_sessions: int | None = None
-    residency: list[str] = field(default_factory=lambda: list(RESIDENCIES))
+    residency: list[str] = field(default_factory=Residency.values)
     registration_opens_at: datetime | None = None  # None: now
     registration_closes_at: datetime | None = None  # None: when the first session starts
-    status: str = "published"
+    status: str = EventStatus.PUBLISHED
     reminder_text: str = ""
 
 
-class EventInvalid(ValueError):
-    """Field → Japanese message, for the form or the API's 422."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
+def invalid(errors: dict[str, str]) -> Invalid:
+    """The refusal for an event's fields: every message at once, beside its field."""
+    return Invalid("入力内容に誤りがあります。", fields=errors)
 
 
 def validate(data: EventInput, now: datetime | None = None) -> dict[str, str]:
     """Every rule about an event's fields, in one place. Empty dict: valid."""
     errors: dict[str, str] = {}
-    if data.kind not in EVENT_KINDS:
+    if data.kind not in EventKind.values():
         errors["kind"] = "種類は講演会・サポーター養成講座・フォローアップ研修から選んでください。"
     if not data.title.strip():
         errors["title"] = "名称を入力してください。"
@@ -81,11 +76,11 @@ def validate(data: EventInput, now: datetime | None = None) -> dict[str, str]:
         errors["title"] = "名称は200文字以内で入力してください。"
     if not 0 <= data.capacity <= MAX_CAPACITY:
         errors["capacity"] = f"定員は0から{MAX_CAPACITY}の間で入力してください。"
-    if data.admission not in ADMISSIONS:
+    if data.admission not in Admission.values():
         errors["admission"] = "申込方法は先着順または抽選から選んでください。"
-    if data.status not in EVENT_STATUSES or data.status == "cancelled":
+    if data.status not in (EventStatus.DRAFT, EventStatus.PUBLISHED):
         errors["status"] = "公開状態は下書きまたは公開から選んでください。"
-    if not data.residency or any(r not in RESIDENCIES for r in data.residency):
+    if not data.residency or any(r not in Residency.values() for r in data.residency):
         errors["residency"] = "申込できる方（在住・在勤・在学など）を1つ以上選んでください。"
     if not data.sessions:
         errors["sessions"] = "日時と会場を1回分以上入力してください。"
@@ -93,9 +88,9 @@ def validate(data: EventInput, now: datetime | None = None) -> dict[str, str]:
         errors["sessions"] = f"回数は{MAX_SESSIONS}回までです。"
     for i, session in enumerate(data.sessions):
         if session.ends_at <= session.starts_at:
-            errors[f"sessions-{i}-ends_at"] = "終了は開始より後にしてください。"
+            errors[f"sessions.{i}.ends_at"] = "終了は開始より後にしてください。"
         if not session.venue.strip():
-            errors[f"sessions-{i}-venue"] = "会場を入力してください。"
+            errors[f"sessions.{i}.venue"] = "会場を入力してください。"
     if data.required_sessions is not None and not (
         1 <= data.required_sessions <= max(len(data.sessions), 1)
     ):
@@ -118,7 +113,7 @@ def _period(data: EventInput, now: datetime) -> tuple[datetime | None, datetime 
 def organization_for_new_event(staff, chosen_id: int | None) -> Organization | None:
     """Whose a new event is: an organizer's own organization; for an admin the one chosen
     (default: the first). None if the chosen one does not exist."""
-    if staff.role == "organizer":
+    if staff.role == StaffRole.ORGANIZER:
         return staff.organization
     if chosen_id:
         return db.session.get(Organization, chosen_id)
@@ -131,7 +126,7 @@ def create_event(
     now = now or utcnow()
     errors = validate(data, now)
     if errors:
-        raise EventInvalid(errors)
+        raise invalid(errors)
     opens, closes = _period(data, now)
     event = Event(
         organization=organization, registration_opens_at=opens, registration_closes_at=closes
@@ -162,11 +157,11 @@ def _apply(event: Event, data: EventInput) -> None:
     event.capacity = data.capacity
     event.waitlist = data.waitlist
     event.admission = data.admission
-    event.certifies = data.kind == "course" if data.certifies is None else data.certifies
+    event.certifies = data.kind == EventKind.COURSE if data.certifies is None else data.certifies
     event.required_sessions = data.required_sessions
-    event.eligible_residencies = [r for r in RESIDENCIES if r in data.residency]
+    event.eligible_residencies = [r.value for r in Residency if r in data.residency]
     event.reminder_text = data.reminder_text.strip()
-    if event.status != "cancelled":
+    if event.status != EventStatus.CANCELLED:
         event.status = data.status
 
 
@@ -182,7 +177,7 @@ def update_event(event: Event, data: EventInput, now: datetime | None = None) ->
     has_registrations = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Registration)
-        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE))
+        .where(Registration.event_id == event.id, Registration.status.in_(ACTIVE_STATUSES))
     )
     if has_registrations and data.admission != event.admission:
         errors["admission"] = "申込がある催しの申込方法（先着・抽選）は変更できません。"
@@ -195,7 +190,7 @@ def update_event(event: Event, data: EventInput, now: datetime | None = None) ->
     ):
         errors["sessions"] = "出席の記録がある回は削除できません。"
     if errors:
-        raise EventInvalid(errors)
+        raise invalid(errors)
 
     before = {"capacity": event.capacity, "status": event.status, "title": event.title}
     _apply(event, data)
@@ -242,7 +237,7 @@ def _renumber(event: Event, sessions: list[Session]) -> None:
 
 def publish(event: Event) -> None:
     event = lock_event(event.id)
-    if event.status == "draft":
-        event.status = "published"
+    if event.status == EventStatus.DRAFT:
+        event.status = EventStatus.PUBLISHED
         promote_next(event)  # seats freed while it was a draft go to those waiting
         audit.record("event.publish", event)

@@ -1,0 +1,1 @@
+"""Plumbing that knows no model: database, extensions, forms, errors, security, logs."""

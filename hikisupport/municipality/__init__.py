@@ -1,0 +1,1 @@
+"""The municipality this installation serves: its settings, and what every page shows of it."""

@@ -13,8 +13,6 @@ import os
 import re
 import socket
 import threading
-from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -24,10 +22,16 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from hikisupport import create_app
-from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
-from hikisupport.models import Event, Session
 from hikisupport.models.audit import APPEND_ONLY_DDL
+
+# Fixtures of each area, in tests/fixtures/<area>.py.
+pytest_plugins = [
+    "fixtures.events",
+    "fixtures.registration",
+    "fixtures.staff",
+    "fixtures.site",
+]
 
 BACKENDS = ["sqlite"]
 if os.environ.get("TEST_DATABASE_URL") or os.environ.get("REQUIRE_POSTGRES") == "1":
@@ -66,6 +70,15 @@ def pytest_sessionfinish(session, exitstatus):
     if STRICT and _skipped and session.exitstatus == 0:
         session.exitstatus = 1
         print(f"\nFAILED: {len(_skipped)} test(s) skipped under REQUIRE_*=1: {_skipped[:5]}")
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "no csrf_token in the page"
+    return match.group(1)
 
 
 def _fail_or_skip(reason: str, require_var: str):
@@ -267,108 +280,6 @@ def runner(app):
 
 
 # ---------------------------------------------------------------------------------------------
-# Factories
-
-
-@pytest.fixture
-def make_event(app):
-    """Create a published event whose registration is open now, with N sessions ahead."""
-
-    def make(sessions: int = 1, **fields) -> Event:
-        from hikisupport.staff.services import get_or_create_organization
-
-        if "organization" not in fields and "organization_id" not in fields:
-            fields["organization"] = get_or_create_organization("杉並区", kind="ward")
-        now = utcnow()
-        start = (now + timedelta(days=14)).replace(minute=0, second=0, microsecond=0)
-        defaults = {
-            "kind": "course",
-            "title": "ひきこもりサポーター養成講座",
-            "description": "ひきこもりについて学ぶ講座です。",
-            "capacity": 10,
-            "waitlist": True,
-            "certifies": True,
-            "registration_opens_at": now - timedelta(days=1),
-            "registration_closes_at": start,
-        }
-        event = Event(**{**defaults, **fields})
-        event.sessions = [
-            Session(
-                number=i + 1,
-                starts_at=start + timedelta(days=7 * i),
-                ends_at=start + timedelta(days=7 * i, hours=2),
-                venue="杉並区役所 中棟6階 第4会議室",
-            )
-            for i in range(sessions)
-        ]
-        db.session.add(event)
-        db.session.commit()
-        return event
-
-    return make
-
-
-VALID_FORM = {
-    "family_name": "杉並",
-    "given_name": "花子",
-    "family_name_kana": "スギナミ",
-    "given_name_kana": "ハナコ",
-    "email": "hanako@example.jp",
-    "phone": "03-3312-2111",
-    "residency": "live",
-    "age_group": "50s",
-    "consent": "y",
-}
-
-CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def csrf_from(html: str) -> str:
-    match = CSRF_INPUT.search(html)
-    assert match, "no csrf_token in the page"
-    return match.group(1)
-
-
-@pytest.fixture
-def valid_form():
-    return dict(VALID_FORM)
-
-
-@pytest.fixture
-def csrf_token(client, make_event):
-    """A CSRF token valid for `client`'s session, taken from an open event's form."""
-    cache = {}
-
-    def get() -> str:
-        if "token" not in cache:
-            helper = make_event(title="CSRFトークン取得用")
-            page = client.get(f"/events/{helper.id}/register").get_data(as_text=True)
-            cache["token"] = csrf_from(page)
-        return cache["token"]
-
-    return get
-
-
-@pytest.fixture
-def sign_up(client, csrf_token):
-    """Fill in the form like a browser: GET it (CSRF token), POST it. Returns the response.
-
-    When the page shows no form (registration closed), the token comes from another form, as a
-    resident with a stale tab would have one.
-    """
-
-    def post(event_id: int, data: dict | None = None, **fields):
-        form = {**VALID_FORM, **(data or {}), **fields}
-        form = {k: v for k, v in form.items() if v is not None}
-        page = client.get(f"/events/{event_id}/register").get_data(as_text=True)
-        match = CSRF_INPUT.search(page)
-        form["csrf_token"] = match.group(1) if match else csrf_token()
-        return client.post(f"/events/{event_id}/register", data=form)
-
-    return post
-
-
-# ---------------------------------------------------------------------------------------------
 # A live server (threads, real sockets) on the test database
 
 
@@ -404,223 +315,6 @@ def browser_type_launch_args(browser_type_launch_args):
     if not os.path.exists(CHROMIUM):
         _fail_or_skip(f"{CHROMIUM} is not installed (apt-get install chromium)", "REQUIRE_BROWSER")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
-
-
-class Site:
-    """The demo data on its own SQLite database, served on a free port by a threaded server."""
-
-    def __init__(self, app, url: str):
-        self.app = app
-        self.url = url
-        self.samples: dict[str, list] = {}
-
-    def paths_for(self, rule) -> list[str]:
-        """Concrete paths for a URL rule, from the sample values of each of its arguments."""
-        paths = [rule.rule]
-        for argument in rule.arguments:
-            values = self.samples.get(argument)
-            assert values, f"no sample value for <{argument}> in {rule.rule}: add one in `site`"
-            paths = [
-                re.sub(rf"<(?:[a-z]+:)?{argument}>", str(value), path)
-                for path in paths
-                for value in values
-            ]
-        return paths
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory, smtp_server):
-    from hikisupport.demo.data import load_demo
-    from hikisupport.models import Registration
-    from hikisupport.registration import services
-    from hikisupport.registration.services import Applicant
-
-    port, _ = smtp_server
-    url = f"sqlite:///{tmp_path_factory.mktemp('site') / 'site.sqlite3'}"
-    app = create_app(app_config(url, port))
-    with app.app_context():
-        db.create_all()
-        load_demo()
-        db.session.commit()
-        events = db.session.scalars(sa.select(Event).order_by(Event.id)).all()
-        # One registration in each state, for the personal pages.
-        full = next(e for e in events if e.title.endswith("（全3回）"))
-        full.capacity = 1
-        tokens = []
-        for i, name in enumerate(["確定", "待ち", "取消"]):
-            applicant = Applicant(
-                family_name="見本",
-                given_name=name,
-                family_name_kana="ミホン",
-                given_name_kana="タロウ",
-                email=f"sample{i}@example.jp",
-                phone="0333122111",
-                residency="live",
-                age_group="40s",
-            )
-            registration = services.register(full, applicant).registration
-            tokens.append(registration.token)
-        db.session.commit()
-        services.cancel(db.session.scalar(sa.select(Registration).filter_by(token=tokens[2])))
-        lottery = next(e for e in events if e.is_lottery)
-        tokens.append(services.register(lottery, applicant).registration.token)  # 抽選待ち
-        db.session.commit()
-        event_ids = [e.id for e in events]
-        from hikisupport.models import ApiToken, OutboxMessage, StaffUser
-        from hikisupport.staff.services import issue_token
-
-        issue_token(db.session.scalar(sa.select(StaffUser).filter_by(role="organizer")))
-        db.session.commit()
-        samples = {
-            "event_id": event_ids,
-            "token": tokens,
-            "session_id": [s.id for e in events for s in e.sessions][:2],
-            "registration_id": [
-                db.session.scalar(sa.select(Registration.id).filter_by(token=tokens[1]))
-            ],
-            "staff_id": [db.session.scalar(sa.select(StaffUser.id).filter_by(role="policy"))],
-            "token_id": [db.session.scalar(sa.select(ApiToken.id))],
-            "message_id": [db.session.scalar(sa.select(OutboxMessage.id))],
-        }
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    site = Site(app, f"http://127.0.0.1:{server.server_port}")
-    site.samples = samples
-    yield site
-    server.shutdown()
-    thread.join(timeout=10)
-    with app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args, site):
-    """A phone (390×844, touch) in Japanese, pointed at the demo site."""
-    return {
-        **browser_context_args,
-        "base_url": site.url,
-        "locale": "ja-JP",
-        "timezone_id": "Asia/Tokyo",
-        "viewport": PHONE,
-        "has_touch": True,
-        "is_mobile": True,
-    }
-
-
-NON_HTML_ENDPOINTS = {
-    "static",
-    "registration.calendar",
-    "health.healthz",
-    "rosters.export_csv",
-    "rosters.export_xlsx",
-}
-# Routes checked as routes (role matrix, headers) but not as pages to look at.
-NOT_A_PAGE = {"staff.logout", "staff.home"}  # home redirects to the events page
-DEMO_ADMIN = ("admin@example.jp", "demo-admin-2026")
-
-
-def is_staff_rule(app, rule) -> bool:
-    access = getattr(app.view_functions[rule.endpoint], "access", None)
-    return access is not None and not access.public
-
-
-def html_get_rules(app, staff: bool = False):
-    """Every GET route that renders a page (walked from the URL map, not a hand-kept list):
-    the resident pages, or (staff=True) the pages behind the staff login."""
-    return [
-        rule
-        for rule in app.url_map.iter_rules()
-        if "GET" in rule.methods
-        and rule.endpoint not in NON_HTML_ENDPOINTS | NOT_A_PAGE
-        and not rule.endpoint.startswith("api.")
-        and is_staff_rule(app, rule) == staff
-    ]
-
-
-def html_pages(site: Site, staff: bool = False) -> list[str]:
-    rules = html_get_rules(site.app, staff)
-    return sorted({path for rule in rules for path in site.paths_for(rule)})
-
-
-def staff_client(app, email: str, password: str):
-    """A test client signed in through the login form."""
-    client = app.test_client()
-    page = client.get("/staff/login").get_data(as_text=True)
-    response = client.post(
-        "/staff/login", data={"email": email, "password": password, "csrf_token": csrf_from(page)}
-    )
-    assert response.status_code == 303, response.get_data(as_text=True)[-500:]
-    return client
-
-
-# ---------------------------------------------------------------------------------------------
-# Staff
-
-
-@dataclass
-class StaffWorld:
-    """Two organizations, one of each role, an event of the ward with people on it."""
-
-    ward: object
-    npo: object
-    admin: object
-    organizer: object  # of the ward
-    other_organizer: object  # of the NPO
-    policy: object
-    event: object
-    registrations: list
-
-
-@pytest.fixture
-def staff_world(app, make_event, sign_up):
-    from hikisupport.models import Registration, StaffUser
-    from hikisupport.staff.services import get_or_create_organization
-
-    ward = get_or_create_organization("杉並区", kind="ward")
-    npo = get_or_create_organization("NPO法人 すぎなみ居場所ネット")
-
-    def staff(email, role, org=None):
-        # Not through create_staff: a real password hash costs ~50 ms, and these never log in
-        # with a password (see `login_as`).
-        member = StaffUser(email=email, role=role, organization=org, password_hash="!")
-        db.session.add(member)
-        return member
-
-    world = StaffWorld(
-        ward=ward,
-        npo=npo,
-        admin=staff("admin@example.jp", "admin"),
-        organizer=staff("ward@example.jp", "organizer", ward),
-        other_organizer=staff("npo@example.jp", "organizer", npo),
-        policy=staff("policy@example.jp", "policy"),
-        event=None,
-        registrations=[],
-    )
-    db.session.commit()
-    world.event = make_event(capacity=1, organization=ward, sessions=2)
-    for i in range(3):
-        sign_up(world.event.id, email=f"person{i}@example.jp", given_name=f"花子{i}")
-    world.registrations = db.session.scalars(
-        sa.select(Registration).order_by(Registration.id)
-    ).all()
-    return world
-
-
-@pytest.fixture
-def login_as(app):
-    """A test client whose session is signed in as `staff` (the login form has its own tests)."""
-
-    def client_for(staff):
-        client = app.test_client()
-        client.get("/staff/login")  # a session with a CSRF token
-        with client.session_transaction() as session:
-            session["_user_id"] = staff.get_id()
-            session["_fresh"] = True
-        return client
-
-    return client_for
 
 
 def csrf_of(client) -> str:

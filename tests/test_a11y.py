@@ -8,9 +8,8 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from fixtures.site import DEMO_ADMIN, Site, html_pages
 from playwright.sync_api import Page, expect
-
-from conftest import DEMO_ADMIN, Site, html_pages
 
 WCAG21AA = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},

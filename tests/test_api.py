@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -224,3 +225,26 @@ def test_fuzzed_json_never_fails_and_saves_nothing_when_refused(staff_world, cli
     assert response.is_json and "error" in response.json or response.status_code == 201
     after = db.session.scalar(sa.select(sa.func.count()).select_from(Event))
     assert after == before + (response.status_code == 201)
+
+
+@pytest.mark.parametrize("title", ["講演会\r\nBcc: x@example.jp", "講演会\nその2", "a\x00b"])
+def test_api_refuses_line_breaks_in_single_line_fields(staff_world, client, title):
+    from test_api import bearer, payload
+
+    response = client.post(
+        "/api/v1/events", json=payload(title=title), headers=bearer(staff_world.organizer)
+    )
+    assert response.status_code == 422 and "title" in response.json["fields"]
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+09:00", "9999-12-31T20:00:00-09:00"])
+def test_api_refuses_far_off_dates(staff_world, client, when):
+    from test_api import bearer, payload
+
+    response = client.post(
+        "/api/v1/events",
+        json=payload(registration_opens_at=when),
+        headers=bearer(staff_world.organizer),
+    )
+    assert response.status_code == 422
+    assert "registration_opens_at" in response.json["fields"]

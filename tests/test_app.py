@@ -147,3 +147,13 @@ def test_event_detail_shows_wareki_dates_and_eligibility(client, make_event):
     assert "令和" in html and "（" in html
     assert "区内在住・区内在勤" in html
     assert "申込受付期間" in html
+
+
+def test_no_constant_secret_key_outside_tests(monkeypatch, tmp_path):
+    import config
+    from hikisupport import create_app
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    app = create_app(config.DevelopmentConfig)
+    assert app.secret_key not in ("unset", "dev-only-not-secret") and len(app.secret_key) >= 64
+    assert create_app(config.DevelopmentConfig).secret_key == app.secret_key  # kept

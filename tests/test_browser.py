@@ -4,9 +4,9 @@ import re
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from fixtures.site import Site
 from playwright.sync_api import Page, expect
 
-from conftest import Site
 from hikisupport.core.extensions import db
 from hikisupport.models import Event, Registration, Session
 

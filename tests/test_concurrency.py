@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 import sqlalchemy as sa
 
+from conftest import CSRF_INPUT
 from hikisupport.core.extensions import db
-from hikisupport.models import OutboxMessage, Registration
+from hikisupport.models import OutboxMessage, Person, Registration
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CLIENTS = 200
@@ -63,3 +64,47 @@ def test_200_simultaneous_sign_ups_for_50_seats(live_server, make_event):
     assert positions == list(range(1, CLIENTS - SEATS + 1))  # 1…150, no gap, no repeat
     mails = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
     assert mails == CLIENTS  # one mail per sign-up, written with it
+
+
+def test_same_new_address_for_two_events_at_once(live_server, make_event):
+    """Each sign-up locks only its own event; the person row must still be created once."""
+    events = [make_event(title=f"講座{i}") for i in range(6)]
+    ids = [e.id for e in events]
+    db.session.commit()
+    barrier = threading.Barrier(len(ids))
+    answers = []
+
+    def sign(event_id):
+        with requests.Session() as http:
+            url = f"{live_server}/events/{event_id}/register"
+            token = CSRF_INPUT.search(http.get(url, timeout=30).text).group(1)
+            barrier.wait()
+            answers.append(
+                http.post(
+                    url,
+                    allow_redirects=False,
+                    timeout=60,
+                    data={
+                        "csrf_token": token,
+                        "family_name": "杉並",
+                        "given_name": "花子",
+                        "family_name_kana": "スギナミ",
+                        "given_name_kana": "ハナコ",
+                        "email": "same@example.jp",
+                        "phone": "0333122111",
+                        "residency": "live",
+                        "age_group": "50s",
+                        "consent": "y",
+                    },
+                ).status_code
+            )
+
+    threads = [threading.Thread(target=sign, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [303] * len(ids)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == len(ids)

@@ -3,10 +3,11 @@
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from fixtures.registration import VALID_FORM
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from conftest import VALID_FORM, csrf_from
+from conftest import csrf_from
 from hikisupport.core.extensions import db
 from hikisupport.models import OutboxMessage, Person, Registration
 

@@ -7,16 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fixtures.registration import VALID_FORM
+from fixtures.site import DEMO_ADMIN, Site, html_pages
+from fixtures.staff import staff_client
 
-from conftest import (
-    DEMO_ADMIN,
-    VALID_FORM,
-    Site,
-    _fail_or_skip,
-    csrf_from,
-    html_pages,
-    staff_client,
-)
+from conftest import _fail_or_skip, csrf_from
 
 VNU_JAR = Path(__file__).parent / "tools/node_modules/vnu-jar/build/dist/vnu.jar"
 

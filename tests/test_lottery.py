@@ -118,3 +118,15 @@ def test_after_the_draw_a_cancellation_promotes_in_draw_order(
     promoted = db.session.get(Registration, result.order[3])
     db.session.refresh(promoted)
     assert promoted.status == "confirmed"
+
+
+def test_a_draft_lottery_cannot_be_drawn(staff_world, make_event, login_as):
+    event = make_event(
+        admission="lottery",
+        status="draft",
+        organization=staff_world.ward,
+        registration_closes_at=utcnow() - timedelta(minutes=1),
+    )
+    organizer = login_as(staff_world.organizer)
+    organizer.post(f"/staff/events/{event.id}/draw", data={"csrf_token": csrf_of(organizer)})
+    assert db.session.scalar(sa.select(AuditLog).filter_by(action="lottery.draw")) is None

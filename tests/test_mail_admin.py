@@ -8,7 +8,7 @@ from conftest import csrf_of
 from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
 from hikisupport.core.japanese import JST, jst_datetime
-from hikisupport.models import OutboxMessage, Reminder
+from hikisupport.models import AuditLog, OutboxMessage, Registration, Reminder
 
 
 def test_admin_reads_the_outbox_and_retries_a_failed_mail(staff_world, login_as):
@@ -63,3 +63,17 @@ def test_remind_for_a_given_day_and_none_for_other_days(staff_world, runner):
     assert "queued 0 reminders" in none.output
     some = runner.invoke(args=["mail", "remind", "--date", day.isoformat()])
     assert "queued 1 reminders" in some.output
+
+
+def test_the_outbox_page_hides_personal_links_and_is_audited(staff_world, login_as):
+    from hikisupport.models import OutboxMessage
+
+    message = db.session.scalar(sa.select(OutboxMessage).order_by(OutboxMessage.id))
+    token = db.session.get(Registration, message.about_id).token
+    assert token in message.body_text
+    admin = login_as(staff_world.admin)
+    admin.get("/staff/mail/")
+    page = admin.get(f"/staff/mail/{message.id}").get_data(as_text=True)
+    assert token not in page and "ご本人用のリンク" in page
+    actions = db.session.scalars(sa.select(AuditLog.action)).all()
+    assert {"mail.list", "mail.view"} <= set(actions)

@@ -4,9 +4,10 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from fixtures.site import DEMO_ADMIN, Site, html_pages
+from fixtures.staff import staff_client
 from playwright.sync_api import Page
 
-from conftest import DEMO_ADMIN, Site, html_pages, staff_client
 from hikisupport.core.security import CSP
 
 HOST_REFERENCE = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -124,3 +125,16 @@ def test_no_page_loads_anything_from_another_host_in_the_browser(page: Page, sit
 )
 def test_hostile_urls_are_404_not_500(site: Site, path):
     assert site.app.test_client().get(path).status_code == 404
+
+
+def test_staff_pages_and_api_answers_are_not_cached(staff_world, login_as, client):
+    from test_api import bearer
+
+    admin = login_as(staff_world.admin)
+    for path in ("/staff/events/", f"/staff/events/{staff_world.event.id}/registrations"):
+        assert admin.get(path).headers["Cache-Control"] == "no-store"
+    api = client.get(
+        f"/api/v1/events/{staff_world.event.id}/registrations",
+        headers=bearer(staff_world.organizer),
+    )
+    assert api.headers["Cache-Control"] == "no-store"

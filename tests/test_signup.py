@@ -236,3 +236,13 @@ def test_personal_pages_are_not_cached(make_event, sign_up, client):
     response = client.get(location)
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_a_full_event_answers_everyone_alike(make_event, sign_up):
+    """Whether an address is registered cannot be read off a full event's answer."""
+    event = make_event(capacity=1, waitlist=False)
+    sign_up(event.id, email="registered@example.jp")
+    registered = sign_up(event.id, email="registered@example.jp")
+    stranger = sign_up(event.id, email="stranger@example.jp")
+    assert registered.status_code == stranger.status_code == 409
+    assert "満席です" in registered.get_data(as_text=True)

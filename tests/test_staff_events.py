@@ -194,3 +194,34 @@ def test_policy_sees_counts_but_no_names(staff_world, login_as):
     for personal in ("花子", "person0@example.jp", "スギナミ"):
         assert personal not in html
     assert policy.get(f"/staff/events/{staff_world.event.id}/registrations").status_code == 403
+
+
+def test_publishing_a_draft_promotes_before_new_sign_ups(staff_world, login_as, sign_up):
+    event = staff_world.event  # capacity 1: confirmed, waitlist 1, 2
+    event.status = "draft"
+    db.session.commit()
+    organizer = login_as(staff_world.organizer)
+    token = csrf_of(organizer)
+    first = staff_world.registrations[0]
+    organizer.post(
+        f"/staff/registrations/{first.id}/cancel", data={"csrf_token": token, "reason": "電話"}
+    )
+    organizer.post(f"/staff/events/{event.id}/publish", data={"csrf_token": token})
+    newcomer = sign_up(event.id, email="newcomer@example.jp")
+    assert newcomer.status_code == 303
+    statuses = dict(db.session.execute(sa.select(Registration.id, Registration.status)).all())
+    assert statuses[staff_world.registrations[1].id] == "confirmed"
+    new = db.session.scalar(sa.select(Registration).order_by(Registration.id.desc()))
+    assert new.status == "waitlisted"
+
+
+def test_staff_form_refuses_far_off_dates(staff_world, login_as):
+    from test_staff_events import event_form
+
+    organizer = login_as(staff_world.organizer)
+    response = organizer.post(
+        "/staff/events/new",
+        data=event_form(csrf_of(organizer), **{"sessions-0-starts_at": "0001-01-01T00:00"}),
+    )
+    assert response.status_code == 422
+    assert "2000年から2100年までの日時" in response.get_data(as_text=True)

@@ -10,7 +10,9 @@ import os
 
 from dotenv import load_dotenv
 
-load_dotenv()
+# `.env` in the working directory, unless HIKISUPPORT_DOTENV=0 (the test suite sets it, so a
+# developer's settings never reach a test).
+DOTENV_LOADED = os.environ.get("HIKISUPPORT_DOTENV", "1") != "0" and load_dotenv()
 
 
 def _bool(name: str, default: bool = False) -> bool:

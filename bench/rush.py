@@ -221,7 +221,7 @@ def ceiling(url: str, clients: int, requests_total: int) -> float:
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         for future in [pool.submit(worker) for _ in range(clients)]:
-            future.result()
+            future.result(timeout=600)
     return requests_total / (time.perf_counter() - started)
 
 
@@ -280,7 +280,7 @@ def rush(url: str, event_id: int, clients: int, signups: int) -> dict:
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         for future in [pool.submit(worker) for _ in range(clients)]:
-            future.result()
+            future.result(timeout=600)
     elapsed = time.perf_counter() - started
     return {
         "signups_per_second": signups / elapsed,

@@ -7,9 +7,38 @@ and emptied after each test, so tests see committed data exactly as production c
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+
+# Before the app (and config.py) is imported: no `.env`, none of the contract's variables from
+# the developer's shell, and an instance folder (secret key, SQLite file) outside the checkout.
+os.environ["HIKISUPPORT_DOTENV"] = "0"
+for _name in (
+    "APP_ENV",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "BASE_URL",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER",
+    "APPLY_LINK_MAX_AGE",
+    "RATELIMIT_ENABLED",
+    "RATELIMIT_STORAGE_URI",
+    "MAX_CONTENT_LENGTH",
+    "TRUSTED_PROXIES",
+):
+    os.environ.pop(_name, None)
+os.environ["HIKISUPPORT_INSTANCE_PATH"] = _instance = tempfile.mkdtemp(prefix="hikisupport-")
+atexit.register(shutil.rmtree, _instance, True)
+
 import email
 import email.policy
-import os
 import re
 import socket
 import threading

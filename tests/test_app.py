@@ -38,7 +38,10 @@ def test_default_database_is_the_sqlite_file_in_the_instance_folder(monkeypatch)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setattr(config.Config, "SQLALCHEMY_DATABASE_URI", None)
     app = create_app(config.DevelopmentConfig)
-    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/hikisupport.sqlite3")
+    assert (
+        app.config["SQLALCHEMY_DATABASE_URI"]
+        == f"sqlite:///{app.instance_path}/hikisupport.sqlite3"
+    )
 
 
 @pytest.mark.only_backend("sqlite")
@@ -157,3 +160,34 @@ def test_no_constant_secret_key_outside_tests(monkeypatch, tmp_path):
     app = create_app(config.DevelopmentConfig)
     assert app.secret_key not in ("unset", "dev-only-not-secret") and len(app.secret_key) >= 64
     assert create_app(config.DevelopmentConfig).secret_key == app.secret_key  # kept
+
+
+@pytest.mark.parametrize(("hops", "expected"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_trusted_proxies_decide_whose_address_is_recorded(
+    database_url, schema, smtp_server, make_event, hops, expected
+):
+    """Behind the ward's proxy (TRUSTED_PROXIES=1) the audit log records the resident's
+    address from X-Forwarded-For; without a proxy the header is anyone's to forge, and ignored."""
+    from fixtures.registration import VALID_FORM
+
+    from conftest import app_config
+    from hikisupport.models import AuditLog
+
+    event = make_event()
+    app = create_app(app_config(database_url, smtp_server[0], TRUSTED_PROXIES=hops))
+    client = app.test_client()
+    headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    page = client.get(f"/events/{event.id}/register", headers=headers).get_data(as_text=True)
+    from conftest import csrf_from
+
+    form = {**VALID_FORM, "csrf_token": csrf_from(page)}
+    # Over HTTPS (as the proxy says) Flask-WTF also checks the Referer, as a browser sends it.
+    headers["Referer"] = f"https://localhost/events/{event.id}/register"
+    try:
+        response = client.post(f"/events/{event.id}/register", data=form, headers=headers)
+        assert response.status_code == 303
+    finally:
+        with app.app_context():
+            db.engine.dispose()  # this app's own pool: closed here, not by the garbage collector
+    db.session.commit()
+    assert db.session.scalar(sa.select(AuditLog.ip)) == expected

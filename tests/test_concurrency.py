@@ -46,7 +46,7 @@ def test_200_simultaneous_sign_ups_for_50_seats(live_server, make_event):
             return response.status_code, response.headers.get("Location", "")
 
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        answers = list(pool.map(resident, range(CLIENTS)))
+        answers = list(pool.map(resident, range(CLIENTS), timeout=300))
 
     assert [status for status, _ in answers] == [303] * CLIENTS
     assert all(location.startswith("/r/") for _, location in answers)
@@ -71,7 +71,7 @@ def test_same_new_address_for_two_events_at_once(live_server, make_event):
     events = [make_event(title=f"講座{i}") for i in range(6)]
     ids = [e.id for e in events]
     db.session.commit()
-    barrier = threading.Barrier(len(ids))
+    barrier = threading.Barrier(len(ids), timeout=60)
     answers = []
 
     def sign(event_id):
@@ -103,7 +103,8 @@ def test_same_new_address_for_two_events_at_once(live_server, make_event):
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
     assert answers == [303] * len(ids)
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 1

@@ -51,11 +51,8 @@ def register(event_id: int):
     if not form.validate():
         return _form_page(event_id, form), 422
     answer_refusals_with(form, lambda refusal: _form_page(event_id, form, refusal))
-    # The event is locked from the first read: capacity is checked under that lock.
-    event = services.lock_event(event_id)
-    if event is None or not event.is_public:
-        abort(404)
-    result = services.register(event, form.applicant())
+    # register() locks the event and counts the seats again under that lock.
+    result = services.register(services.public_event(event_id), form.applicant())
     if not result.created:
         return redirect(url_for(".link_sent", event_id=event_id), code=303)
     return redirect(url_for(".personal_page", token=result.registration.token), code=303)

@@ -1,0 +1,108 @@
+"""One transaction per request: begun by the view's declared kind, committed once after it,
+rolled back on any error; views never commit by themselves."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Blueprint, has_request_context, request
+
+from hikisupport import PROJECT_ROOT
+from hikisupport.core import transaction
+from hikisupport.core.extensions import db
+from hikisupport.models import Organization
+
+VIEW_FILES = sorted((PROJECT_ROOT / "hikisupport").rglob("*views.py"))
+
+
+@pytest.mark.parametrize("path", VIEW_FILES, ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
+def test_no_view_commits_or_rolls_back(path: Path):
+    source = path.read_text()
+    assert not re.search(r"\.(commit|rollback)\(", source), path
+
+
+def test_every_route_has_a_transaction_kind(app):
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        for method in rule.methods - {"OPTIONS"}:
+            kind = transaction.kind_of(view, method)
+            assert kind in (transaction.READ, transaction.WRITE, transaction.NONE), rule.rule
+            if method in ("POST", "PUT", "PATCH", "DELETE") and rule.endpoint != "staff.login":
+                # A write request never runs as a read (the login page writes its counters).
+                assert kind != transaction.READ or getattr(view, "transaction", None), rule.rule
+
+
+@pytest.fixture
+def probe_app(app):
+    """Routes that misbehave on purpose, registered on the test app."""
+    bp = Blueprint("probe", __name__)
+
+    @bp.get("/probe/read-writes")
+    def read_writes():
+        db.session.add(Organization(name="読むだけのはず", kind="npo"))
+        db.session.flush()
+        return "written"
+
+    @bp.post("/probe/fails")
+    def fails():
+        db.session.add(Organization(name="途中まで", kind="npo"))
+        db.session.flush()
+        raise RuntimeError("after a flush")
+
+    @bp.post("/probe/writes")
+    def writes():
+        db.session.add(Organization(name="保存される", kind="npo"))
+        return "ok"
+
+    app.register_blueprint(bp)
+    return app
+
+
+def _organizations():
+    return db.session.scalars(sa.select(Organization.name)).all()
+
+
+def test_a_read_request_cannot_write(probe_app):
+    response = probe_app.test_client().get("/probe/read-writes")
+    assert response.status_code == 500
+    assert _organizations() == []
+
+
+def test_an_error_after_a_flush_keeps_nothing(probe_app):
+    client = probe_app.test_client()
+    client.get("/events")  # a session with a CSRF token is not needed: the probe has none
+    probe_app.config["WTF_CSRF_ENABLED"] = False
+    response = client.post("/probe/fails")
+    assert response.status_code == 500
+    assert _organizations() == []
+
+
+def test_a_write_request_is_committed_once_after_the_view(probe_app):
+    probe_app.config["WTF_CSRF_ENABLED"] = False
+    commits = []
+
+    def count(conn):
+        if has_request_context():  # the request's own, not the test's
+            commits.append(request.path)
+
+    sa.event.listen(db.engine, "commit", count)
+    try:
+        response = probe_app.test_client().post("/probe/writes")
+    finally:
+        sa.event.remove(db.engine, "commit", count)
+    assert response.status_code == 200
+    assert commits == ["/probe/writes"]
+    assert _organizations() == ["保存される"]
+
+
+def test_cli_units_commit_or_roll_back_as_a_whole(app):
+    with transaction.writing():
+        db.session.add(Organization(name="CLIで追加", kind="npo"))
+    with pytest.raises(RuntimeError), transaction.writing():
+        db.session.add(Organization(name="取り消される", kind="npo"))
+        db.session.flush()
+        raise RuntimeError
+    assert _organizations() == ["CLIで追加"]

@@ -31,6 +31,8 @@ class Attendance(db.Model):
     )
     # The tablet's UUID for this check-in, so a retried request is recognised.
     client_uuid: Mapped[str | None] = mapped_column(sa.String(36), unique=True)
+    # An undone check-in is kept, not deleted: it counts only while undone_at is NULL.
+    undone_at: Mapped[datetime | None]
 
     registration: Mapped[Registration] = relationship()  # noqa: F821
 

@@ -8,6 +8,7 @@ Create Date: 2026-12-01
   and source, an organization's kind, an outbox row's status, an attendance's method.
 - The outbox row's `registration_id` becomes (`about_type`, `about_id`), so a mail can be about
   a certification or a directory entry as well; existing rows keep what they were about.
+- An attendance can be undone without being deleted (`undone_at`).
 """
 
 import sqlalchemy as sa
@@ -40,6 +41,7 @@ def upgrade():
         batch.create_check_constraint("known", _in("kind", ORGANIZATION_KINDS))
     with op.batch_alter_table("attendances") as batch:
         batch.create_check_constraint("known", _in("method", ATTENDANCE_METHODS))
+        batch.add_column(sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table("outbox_messages") as batch:
         batch.add_column(sa.Column("about_type", sa.String(30), nullable=False, server_default=""))
@@ -84,6 +86,7 @@ def downgrade():
         batch.drop_column("about_id")
         batch.drop_column("about_type")
     with op.batch_alter_table("attendances") as batch:
+        batch.drop_column("undone_at")
         batch.drop_constraint(op.f("ck_attendances_known"), type_="check")
     with op.batch_alter_table("organizations") as batch:
         batch.drop_constraint(op.f("ck_organizations_known"), type_="check")

@@ -1,0 +1,1 @@
+"""Supporters: completion of courses, certification, certificates, the supporter registry."""

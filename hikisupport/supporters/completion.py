@@ -1,0 +1,36 @@
+"""The seam between check-in and certification.
+
+Every change to someone's attendance — a check-in by QR, by name or as a walk-in, a tick from
+the paper roster, an undo — ends with one call, in the same transaction, after the flush:
+
+    completion.attendance_changed(registration, session)
+
+which decides whether the person has now completed the course (and is certified) or no longer
+has (and the certification that rested on that attendance is withdrawn). The rule lives here
+and nowhere else. An attendance counts while its row exists and ``undone_at`` is NULL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+Rule = Callable[[object, object], None]
+_rule: Rule | None = None
+
+
+def attendance_changed(registration, session) -> None:
+    """Decide certification after `registration`'s attendance at `session` changed."""
+    if _rule is not None:
+        _rule(registration, session)
+
+
+@contextmanager
+def use_rule(rule: Rule) -> Iterator[None]:
+    """Run `rule` instead of the real one (a stand-in, for the seam's own tests)."""
+    global _rule
+    previous, _rule = _rule, rule
+    try:
+        yield
+    finally:
+        _rule = previous

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -171,7 +171,7 @@ def _service_note(service: Service) -> str:
         "ご家族だけでも相談できます" if service.family_alone_ok else "",
         f"最終確認日：{service.last_checked_on.isoformat()}",
     ]
-    return "。".join(p for p in parts if p) + "。"
+    return "。".join(p.rstrip("。") for p in parts if p) + "。"
 
 
 def public_facilities_csv(now: datetime | None = None) -> bytes:
@@ -397,4 +397,100 @@ def hsds_json(now: datetime | None = None) -> dict:
         "attribution": f"出典：{city}「相談窓口・居場所の一覧」",
         "generated_at": to_jst(now).isoformat(timespec="seconds"),
         "services": items,
+    }
+
+
+_SCHEMA_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def schema_org(service: Service, now: datetime) -> dict:
+    """schema.org GovernmentService: weekly rules as OpeningHoursSpecification; the next
+    weeks' monthly openings and closed days (祝日, 臨時休業) as special opening hours."""
+    today = now.astimezone(JST).date()
+    weekly = []
+    for rule in service.schedules:
+        if rule.closed or rule.freq != "WEEKLY":
+            continue
+        spec = {
+            "@type": "OpeningHoursSpecification",
+            "dayOfWeek": [
+                f"https://schema.org/{_SCHEMA_DAYS[b.weekday]}"
+                for b in schedules.parse_byday(rule.byday, rule.freq)
+            ],
+            "opens": f"{rule.opens_at:%H:%M}",
+            "closes": f"{rule.closes_at:%H:%M}",
+        }
+        if rule.valid_from:
+            spec["validFrom"] = rule.valid_from.isoformat()
+        if rule.valid_to:
+            spec["validThrough"] = rule.valid_to.isoformat()
+        weekly.append(spec)
+    special = []
+    for offset in range(0, 42):
+        day = today + timedelta(days=offset)
+        result = schedules.day_of(service, day)
+        usual = any(
+            not r.closed and r.freq == "WEEKLY" and schedules.applies_on(r, day)
+            for r in service.schedules
+        )
+        if result.is_open and not usual:
+            for opens, closes in result.hours:
+                special.append(_special(day, f"{opens:%H:%M}", f"{closes:%H:%M}"))
+        elif not result.is_open and usual:
+            special.append(_special(day, "00:00", "00:00"))  # schema.org's way to say closed
+    place = {"@type": "Place", "name": service.name}
+    if service.address:
+        place["address"] = {
+            "@type": "PostalAddress",
+            "streetAddress": service.address,
+            "addressCountry": "JP",
+        }
+    if service.latitude is not None:
+        place["geo"] = {
+            "@type": "GeoCoordinates",
+            "latitude": service.latitude,
+            "longitude": service.longitude,
+        }
+    if weekly:
+        place["openingHoursSpecification"] = weekly
+    if special:
+        place["specialOpeningHoursSpecification"] = special
+    channel = {"@type": "ServiceChannel", "serviceLocation": place}
+    if service.phone:
+        channel["servicePhone"] = {
+            "@type": "ContactPoint",
+            "telephone": format_phone(service.phone),
+        }
+    if service.url:
+        channel["serviceUrl"] = service.url
+    data = {
+        "@context": "https://schema.org",
+        "@type": "GovernmentService",
+        "name": service.name,
+        "alternateName": service.name_kana or None,
+        "description": service.description,
+        "serviceType": service.kind_label,
+        "url": external_url("directory.detail", service_id=service.id),
+        "availableChannel": channel,
+        "audience": [
+            {"@type": "Audience", "audienceType": ServiceAudience.label_of(a)}
+            for a in service.audiences
+        ],
+        "dateModified": service.last_checked_on.isoformat(),
+    }
+    if service.operator:
+        data["provider"] = {"@type": "Organization", "name": service.operator}
+    municipality = current_municipality()
+    if municipality is not None:
+        data["areaServed"] = {"@type": "AdministrativeArea", "name": municipality.name}
+    return {k: v for k, v in data.items() if v not in (None, [], "")}
+
+
+def _special(day, opens: str, closes: str) -> dict:
+    return {
+        "@type": "OpeningHoursSpecification",
+        "validFrom": day.isoformat(),
+        "validThrough": day.isoformat(),
+        "opens": opens,
+        "closes": closes,
     }

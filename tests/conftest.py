@@ -31,6 +31,7 @@ pytest_plugins = [
     "fixtures.registration",
     "fixtures.staff",
     "fixtures.site",
+    "fixtures.directory",
 ]
 
 BACKENDS = ["sqlite"]

@@ -240,7 +240,10 @@ def form_data_of(service) -> dict:
                     "valid_to": rule.valid_to,
                 }
             )
+    from hikisupport.directory.services import PLAIN_FIELDS
+
     return {
+        **{name: getattr(service, name) for name in PLAIN_FIELDS},
         "schedules": rows + [{}],
         "closures": [
             {"starts_on": c.starts_on, "ends_on": c.ends_on, "reason": c.reason}

@@ -73,7 +73,7 @@ def edit(service_id: int):
     """Change an entry, its rules and its dated closures."""
     service = services.staff_service(service_id)
     if request.method == "GET":
-        form = ServiceForm(obj=service, data=form_data_of(service))
+        form = ServiceForm(data=form_data_of(service))
         return _edit_page(form, service)
     form = ServiceForm()
     if _grow(form):

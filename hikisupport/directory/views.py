@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import segno
 from flask import Blueprint, render_template, request
 
 from hikisupport.core.database import utcnow
@@ -14,7 +15,6 @@ from hikisupport.core.urls import external_url
 from hikisupport.directory import opendata, schedules, services
 from hikisupport.directory.services import DAY_FILTERS, DirectoryFilter
 from hikisupport.models import Booking, ConsultMethod, ServiceAudience, ServiceKind
-from hikisupport.registration.tickets import ticket_qr
 
 bp = Blueprint("directory", __name__)
 
@@ -112,7 +112,10 @@ def sheet():
                 "service": service,
                 "hours_text": schedules.describe(service),
                 "url": url,
-                "qr": ticket_qr(url).svg_data_uri(scale=3, border=4, dark="#000", light="#fff"),
+                # make_qr: always a full QR Code, never a Micro QR that phones cannot read.
+                "qr": segno.make_qr(url, error="m").svg_data_uri(
+                    scale=3, border=4, dark="#000", light="#fff"
+                ),
             }
         )
     return render_template("directory/sheet.html", rows=rows, chosen=bool(chosen), now=now)

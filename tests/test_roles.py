@@ -50,6 +50,7 @@ def concrete(path: str, world) -> str:
         "staff_id": world.policy.id,
         "token_id": world.token_id,
         "message_id": world.message_id,
+        "service_id": world.service_id,
     }
     for name, value in values.items():
         path = path.replace(f"<id:{name}>", str(value))
@@ -68,7 +69,7 @@ def call(client, method: str, path: str, token: str | None):
 
 @pytest.mark.only_backend("sqlite")  # access decisions do not depend on the database
 @pytest.mark.parametrize(("rule", "method", "endpoint"), ROUTES)
-def test_role_matrix(app, staff_world, login_as, rule, method, endpoint):
+def test_role_matrix(app, staff_world, login_as, make_service, rule, method, endpoint):
     import sqlalchemy as sa
 
     from conftest import csrf_of
@@ -80,6 +81,7 @@ def test_role_matrix(app, staff_world, login_as, rule, method, endpoint):
     db.session.commit()
     staff_world.token_id = db.session.scalar(sa.select(ApiToken.id))
     staff_world.message_id = db.session.scalar(sa.select(OutboxMessage.id))
+    staff_world.service_id = make_service().id
     access = app.view_functions[endpoint].access
     path = concrete(rule, staff_world)
     api = path.startswith("/api/")

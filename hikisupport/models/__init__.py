@@ -2,6 +2,7 @@
 
 from hikisupport.models.attendance import Attendance, Reminder
 from hikisupport.models.audit import AuditLog
+from hikisupport.models.directory import Service, ServiceClosure, ServiceSchedule
 from hikisupport.models.events import Event, Session
 from hikisupport.models.lottery import LotteryDraw
 from hikisupport.models.mail import OutboxMessage
@@ -15,6 +16,8 @@ from hikisupport.models.vocabulary import (
     Admission,
     AgeGroup,
     AttendanceMethod,
+    Booking,
+    ConsultMethod,
     EventKind,
     EventStatus,
     OrganizationKind,
@@ -22,6 +25,10 @@ from hikisupport.models.vocabulary import (
     RegistrationSource,
     RegistrationStatus,
     Residency,
+    ScheduleFrequency,
+    ServiceAudience,
+    ServiceKind,
+    ServiceStatus,
     StaffRole,
     Vocabulary,
 )
@@ -35,6 +42,8 @@ __all__ = [
     "Attendance",
     "AttendanceMethod",
     "AuditLog",
+    "Booking",
+    "ConsultMethod",
     "Event",
     "EventKind",
     "EventStatus",
@@ -51,6 +60,13 @@ __all__ = [
     "RegistrationStatus",
     "Residency",
     "Reminder",
+    "ScheduleFrequency",
+    "Service",
+    "ServiceAudience",
+    "ServiceClosure",
+    "ServiceKind",
+    "ServiceSchedule",
+    "ServiceStatus",
     "Session",
     "StaffRole",
     "StaffUser",

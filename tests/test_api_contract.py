@@ -379,6 +379,12 @@ def test_the_document_names_its_security_and_answers(client):
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             answers = operation["responses"]
+            for parameter in operation["parameters"]:  # <id:…>: what the URL converter takes
+                assert parameter["schema"] == {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 2**31 - 1,
+                }, (path, parameter)
             if path == "/openapi.json":
                 assert operation["security"] == []
                 continue

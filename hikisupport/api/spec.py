@@ -24,6 +24,7 @@ from spectree.models import InType, SecureType, SecuritySchemeData, Server
 from spectree.plugins.flask_plugin import FlaskPlugin
 from spectree.plugins.werkzeug_utils import werkzeug_parse_rule
 from spectree.utils import get_request_model_hints
+from werkzeug.routing import parse_converter_args
 from werkzeug.routing.converters import NumberConverter
 
 from hikisupport.api import schemas
@@ -155,23 +156,27 @@ def _refuse(req, resp, error, instance, adapter) -> None:
 
 
 class _Plugin(FlaskPlugin):
-    """spectree's Flask plugin, with our URL converters (``<id:…>``) as integer parameters
-    and paths relative to the API's server URL."""
+    """spectree's Flask plugin, with paths relative to the API's server URL and our own URL
+    converters described: ``<id:…>`` an integer with its bounds, a regex converter
+    (``<token:…>``) a string with its pattern."""
 
     def parse_path(self, route, path_parameter_descriptions):
         path, parameters = super().parse_path(route, path_parameter_descriptions)
         by_name = {p["name"]: p for p in parameters}
-        for converter, _arguments, variable in werkzeug_parse_rule(str(route)):
-            if converter is None or variable not in by_name:
+        for name, arguments, variable in werkzeug_parse_rule(str(route)):
+            if name is None or by_name.get(variable, {}).get("schema") is not None:
                 continue
-            instance = route.map.converters[converter](route.map)
-            if isinstance(instance, NumberConverter):
+            args, kwargs = parse_converter_args(arguments) if arguments else ((), {})
+            converter = route.map.converters[name](route.map, *args, **kwargs)
+            if isinstance(converter, NumberConverter):
                 schema = {"type": "integer"}
-                if instance.min is not None:
-                    schema["minimum"] = instance.min
-                if instance.max is not None:
-                    schema["maximum"] = instance.max
-                by_name[variable]["schema"] = schema
+                if converter.min is not None:
+                    schema["minimum"] = converter.min
+                if converter.max is not None:
+                    schema["maximum"] = converter.max
+            else:
+                schema = {"type": "string", "pattern": f"^(?:{converter.regex})$"}
+            by_name[variable]["schema"] = schema
         return path.removeprefix(PREFIX), parameters
 
 

@@ -50,6 +50,11 @@ class Config:
     # Same e-mail signs up again: the personal link is mailed again at most this often.
     LINK_RESEND_INTERVAL_SECONDS = _int("LINK_RESEND_INTERVAL_SECONDS", 600)
 
+    # Sign-in: each (address, client) pair waits after a few failures (staff.services); the
+    # account itself locks only after this many failures from all clients together.
+    LOGIN_LOCK_FAILURES = _int("LOGIN_LOCK_FAILURES", 50)
+    LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 60)
+
     # How many reverse proxies in front set X-Forwarded-For/-Proto (0: none, trust nothing).
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
 

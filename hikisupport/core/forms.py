@@ -20,6 +20,19 @@ from hikisupport.core.japanese import (
 )
 
 INVALID_CHARACTERS = "使用できない文字が含まれています。"
+
+
+def query_text(args, name: str, max_length: int = 100) -> str:
+    """A search or filter text from the query string (or a form): trimmed to `max_length`;
+    NUL and other control characters — which PostgreSQL cannot even compare — refused (400)."""
+    from hikisupport.core.errors import Invalid
+
+    value = args.get(name, "") or ""
+    if has_control_characters(value):
+        raise Invalid(
+            "検索語に" + INVALID_CHARACTERS + "入力し直してください。", status=400, field=name
+        )
+    return value.strip()[:max_length]
 INVALID_CHOICE = "選択肢の中から選んでください。"
 
 
@@ -36,7 +49,7 @@ class BaseForm(FlaskForm):
         the first entry of a FieldList; None if the form has no such field."""
         target, parts = self, path.split(".")
         for part in parts:
-            if part.isdigit():
+            if part.isascii() and part.isdigit():
                 entries = list(target)
                 if int(part) >= len(entries):
                     return None

@@ -2,19 +2,22 @@
 
 from hikisupport.models.attendance import Attendance, Reminder
 from hikisupport.models.audit import AuditLog
+from hikisupport.models.contacts import ContactTask
 from hikisupport.models.events import Event, Session
 from hikisupport.models.lottery import LotteryDraw
 from hikisupport.models.mail import OutboxMessage
 from hikisupport.models.people import Person
 from hikisupport.models.registrations import Registration
 from hikisupport.models.settings import IndicatorTarget, Municipality
-from hikisupport.models.staff import ApiToken, Organization, StaffUser
+from hikisupport.models.staff import ApiToken, LoginThrottle, Organization, StaffUser
 from hikisupport.models.vocabulary import (
     ACTIVE_STATUSES,
     Accommodation,
     Admission,
     AgeGroup,
     AttendanceMethod,
+    CancelReason,
+    ContactReason,
     EventKind,
     EventStatus,
     OrganizationKind,
@@ -35,10 +38,14 @@ __all__ = [
     "Attendance",
     "AttendanceMethod",
     "AuditLog",
+    "CancelReason",
+    "ContactReason",
+    "ContactTask",
     "Event",
     "EventKind",
     "EventStatus",
     "IndicatorTarget",
+    "LoginThrottle",
     "LotteryDraw",
     "Municipality",
     "Organization",

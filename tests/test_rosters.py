@@ -139,11 +139,11 @@ def test_cancel_on_behalf_promotes_and_mails(roster_event, staff_world, login_as
     first = db.session.scalar(sa.select(Registration).filter_by(family_name="佐藤"))
     response = organizer.post(
         f"/staff/registrations/{first.id}/cancel",
-        data={"csrf_token": csrf_of(organizer), "reason": "電話で連絡"},
+        data={"csrf_token": csrf_of(organizer), "reason": "mail"},
     )
     assert response.status_code == 303
     db.session.refresh(first)
-    assert first.status == "cancelled" and first.cancel_reason == "電話で連絡"
+    assert first.status == "cancelled" and first.cancel_reason == "本人からメール"
     tanaka = db.session.scalar(sa.select(Registration).filter_by(family_name="田中"))
     assert tanaka.status == "confirmed"
     kinds = db.session.scalars(sa.select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
@@ -260,3 +260,43 @@ def test_admin_reads_and_filters_the_audit_log(roster_event, staff_world, login_
     assert "roster.export" in html and "format=csv" in html
     assert "<code>roster.view</code>" not in html
     assert login_as(staff_world.organizer).get("/staff/audit").status_code == 403
+
+
+def test_cancelling_on_someones_behalf_asks_first_with_a_chosen_reason(
+    roster_event, staff_world, login_as
+):
+    from hikisupport.models import CancelReason
+
+    organizer = login_as(staff_world.organizer)
+    sato = db.session.scalar(sa.select(Registration).filter_by(family_name="佐藤"))
+    roster = organizer.get(f"/staff/events/{roster_event.id}/registrations").get_data(as_text=True)
+    assert "主催者による取消（本人からの連絡）" not in roster  # no reason fixed in advance
+    assert f'action="/staff/registrations/{sato.id}/cancel"' not in roster  # no one-tap cancel
+    assert f'href="/staff/registrations/{sato.id}/cancel"' in roster
+
+    page = organizer.get(f"/staff/registrations/{sato.id}/cancel")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "申込を取り消しますか" in html
+    assert all(label in html for label in CancelReason.labels().values())
+    assert "田中 花子 さんが繰り上がり" in html  # what the cancellation will do
+
+    token = csrf_of(organizer)
+    url = f"/staff/registrations/{sato.id}/cancel"
+    nothing = organizer.post(url, data={"csrf_token": token})
+    assert nothing.status_code == 422
+    assert "取消の理由を選んでください" in nothing.get_data(as_text=True)
+    other = organizer.post(url, data={"csrf_token": token, "reason": "other"})
+    assert other.status_code == 422 and "「その他」を選んだときは" in other.get_data(as_text=True)
+    db.session.refresh(sato)
+    assert sato.status == "confirmed"
+
+    done = organizer.post(
+        url, data={"csrf_token": token, "reason": "other", "reason_text": "会場を間違えたため"}
+    )
+    assert done.status_code == 303
+    db.session.refresh(sato)
+    assert sato.cancel_reason == "その他：会場を間違えたため"
+    entry = db.session.scalar(
+        sa.select(AuditLog).filter_by(action="registration.cancel", object_id=sato.id)
+    )
+    assert entry.detail["reason"] == "その他：会場を間違えたため"

@@ -204,7 +204,7 @@ def test_publishing_a_draft_promotes_before_new_sign_ups(staff_world, login_as, 
     token = csrf_of(organizer)
     first = staff_world.registrations[0]
     organizer.post(
-        f"/staff/registrations/{first.id}/cancel", data={"csrf_token": token, "reason": "電話"}
+        f"/staff/registrations/{first.id}/cancel", data={"csrf_token": token, "reason": "phone"}
     )
     organizer.post(f"/staff/events/{event.id}/publish", data={"csrf_token": token})
     newcomer = sign_up(event.id, email="newcomer@example.jp")

@@ -67,7 +67,9 @@ class EventForm(BaseForm):
         "申込できる方", choices=choices_from(Residency.labels()), default=Residency.values()
     )
     registration_opens_at = JapanDateTimeField("申込開始（空欄：今から）")
-    registration_closes_at = JapanDateTimeField("申込締切（空欄：初回の開始時）")
+    registration_closes_at = JapanDateTimeField(
+        "申込締切（空欄：先着順は初回の開始時、抽選は初回の1週間前）"
+    )
     status = JapaneseRadioField("公開", choices=choices_from(STATUSES), default="draft")
     reminder_text = CleanTextAreaField(
         "前日のお知らせメールに添える文（持ち物など）", max_length=1000

@@ -4,7 +4,7 @@ the JSON API alike. Functions flush, never commit."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -55,7 +55,8 @@ class EventInput:
     required_sessions: int | None = None
     residency: list[str] = field(default_factory=Residency.values)
     registration_opens_at: datetime | None = None  # None: now
-    registration_closes_at: datetime | None = None  # None: when the first session starts
+    # None: when the first session starts; for a lottery, a week before it.
+    registration_closes_at: datetime | None = None
     status: str = EventStatus.PUBLISHED
     reminder_text: str = ""
 
@@ -96,17 +97,37 @@ def validate(data: EventInput, now: datetime | None = None) -> dict[str, str]:
     ):
         errors["required_sessions"] = "修了に必要な回数は1から全回数までの間で入力してください。"
     opens, closes = _period(data, now or utcnow())
+    first = min((s.starts_at for s in data.sessions), default=None)
+    lottery = data.admission == Admission.LOTTERY
     if opens is not None and closes is not None and closes <= opens:
-        errors["registration_closes_at"] = "申込締切は申込開始より後にしてください。"
+        if lottery and data.registration_closes_at is None:
+            errors["registration_closes_at"] = (
+                "抽選の申込締切を入力してください（空欄のときの初回の1週間前は、"
+                "申込開始より前になります）。"
+            )
+        else:
+            errors["registration_closes_at"] = "申込締切は申込開始より後にしてください。"
     if data.sessions and closes is not None and closes > max(s.ends_at for s in data.sessions):
         errors["registration_closes_at"] = "申込締切は最終回の終了より前にしてください。"
+    elif lottery and first is not None and closes is not None and closes >= first:
+        # The draw happens between the deadline and the first session, never once it began.
+        errors["registration_closes_at"] = (
+            "抽選の申込締切は、初回の開始より前にしてください（締切の後、初回までに抽選します）。"
+        )
     return errors
+
+
+# A lottery's deadline when none is given: a week before the first session, so the draw and
+# the mails (and the phone calls to those without e-mail) happen well before the day.
+LOTTERY_DEADLINE_BEFORE = timedelta(days=7)
 
 
 def _period(data: EventInput, now: datetime) -> tuple[datetime | None, datetime | None]:
     opens = data.registration_opens_at or now
     first = min((s.starts_at for s in data.sessions), default=None)
-    closes = data.registration_closes_at or first
+    closes = data.registration_closes_at
+    if closes is None and first is not None:
+        closes = first - LOTTERY_DEADLINE_BEFORE if data.admission == Admission.LOTTERY else first
     return opens, closes
 
 

@@ -6,6 +6,8 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
+from wtforms import IntegerField
+from wtforms.validators import InputRequired, NumberRange
 
 from hikisupport.core.database import utcnow
 from hikisupport.core.errors import answer_refusals_with
@@ -107,6 +109,7 @@ def show(event_id: int):
         availability=event_availability(event),
         draw=draw,
         draw_verified=lottery.verify(draw) if draw else None,
+        draw_refusal=lottery.draw_refusal(event) if event.is_lottery and not draw else None,
         can_manage=can_manage(event.organization_id, event.id),
         now=utcnow(),
     )
@@ -151,13 +154,36 @@ def cancel(event_id: int):
     return render_template("events/staff/cancel.html", event=event, form=form), status
 
 
-@bp.post("/<id:event_id>/draw")
+class DrawForm(BaseForm):
+    # The number of applicants the confirmation page showed: a draw never runs on other numbers.
+    applicants = IntegerField(validators=[InputRequired(), NumberRange(0, 10**6)])
+
+
+@bp.route("/<id:event_id>/draw", methods=["GET", "POST"])
 @requires(*MANAGERS, scope="organization")
 def draw(event_id: int):
-    """抽選: once, after the deadline; everyone is mailed the result."""
+    """抽選: confirm (applicants and seats), then draw once; everyone is told the result."""
     event = event_for_staff(event_id)
-    answer_refusals_with(None, _back_to_event(event_id))
-    result = lottery.draw(event)
+    form = DrawForm()
+    if request.method == "GET":
+        applicants = lottery.applicant_count(event)
+        return render_template(
+            "events/staff/draw.html",
+            event=event,
+            form=form,
+            applicants=applicants,
+            without_email=lottery.applicants_without_email(event),
+            refusal=lottery.draw_refusal(event),
+        )
+    if not form.validate():
+        abort(400)
+
+    def refused(error):
+        flash(error.message, "error")
+        return redirect(url_for(".draw", event_id=event_id), code=303)
+
+    answer_refusals_with(None, refused)
+    result = lottery.draw(event, expected_applicants=form.applicants.data)
     flash(
         f"抽選しました：申込{result.applicants}名のうち{result.winners}名が当選です。"
         "結果のメールを送ります。",

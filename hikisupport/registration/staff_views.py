@@ -3,7 +3,7 @@ someone's behalf. (Reading rosters is the rosters area's.)"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from hikisupport.core.errors import answer_refusals_with
 from hikisupport.models import Registration
@@ -53,21 +53,39 @@ def _back_to_roster(event_id: int):
     return answer
 
 
-@bp.post("/registrations/<id:registration_id>/cancel")
+@bp.route("/registrations/<id:registration_id>/cancel", methods=["GET", "POST"])
 @requires(*MANAGERS, personal_data=True, scope="organization")
 def cancel(registration_id: int):
-    """Cancel on someone's behalf; the first in line is promoted and mailed as usual."""
+    """Cancel on someone's behalf, after a confirmation with the reason; the first in line is
+    promoted and mailed as usual."""
     registration = managed(Registration, registration_id)
+    back = url_for("rosters.event_roster_page", event_id=registration.event_id)
+    if not registration.is_active:
+        flash(f"{registration.full_name} さんの申込はすでに取り消されています。", "error")
+        return redirect(back, code=303)
     form = StaffCancelForm()
+
+    def page(refusal=None):
+        return render_template(
+            "registration/staff/cancel.html",
+            registration=registration,
+            event=registration.event,
+            form=form,
+            refusal=refusal,
+            next_in_line=services.next_in_line(registration),
+        )
+
+    if request.method == "GET":
+        return page()
     if not form.validate():
-        abort(400)
+        return page(), 422
     answer_refusals_with(None, _back_to_roster(registration.event_id))
-    promoted = services.cancel(registration, reason=form.reason.data or "主催者による取消")
-    message = f"{registration.full_name} さんの申込を取り消しました。"
+    promoted = services.cancel(registration, reason=form.reason_words())
+    message = f"{registration.full_name} さんの申込を取り消しました（理由：{form.reason_words()}）。"
     if promoted:
         message += f"{promoted.full_name} さんが繰り上がりました。"
     flash(message, "success")
-    return redirect(url_for("rosters.event_roster_page", event_id=registration.event_id), code=303)
+    return redirect(back, code=303)
 
 
 @bp.post("/registrations/<id:registration_id>/promote")

@@ -13,10 +13,11 @@ from hikisupport.core.database import utcnow
 from hikisupport.core.errors import answer_refusals_with
 from hikisupport.core.extensions import db
 from hikisupport.core.forms import BaseForm, CleanTextAreaField
+from hikisupport.core.transaction import writes
 from hikisupport.events import services as manage
 from hikisupport.events.forms import EventForm
 from hikisupport.models import Event, LotteryDraw, Organization
-from hikisupport.registration import lottery, services
+from hikisupport.registration import contacts, lottery, services
 from hikisupport.registration.availability import event_availability
 from hikisupport.registration.services import confirmed_counts
 from hikisupport.rosters.services import totals
@@ -98,10 +99,12 @@ def edit(event_id: int):
 
 @bp.get("/<id:event_id>")
 @requires(*ALL_STAFF, scope="organization")
+@writes  # the audit row when it lists people to call
 def show(event_id: int):
-    """One event for staff: details, counts, sessions and what can be done next."""
+    """One event for staff: details, counts, sessions, people to call, what can be done next."""
     event = event_for_staff(event_id, to_manage=False)
     draw = db.session.scalar(sa.select(LotteryDraw).filter_by(event_id=event.id))
+    manager = can_manage(event.organization_id, event.id)
     return render_template(
         "events/staff/show.html",
         event=event,
@@ -110,7 +113,8 @@ def show(event_id: int):
         draw=draw,
         draw_verified=lottery.verify(draw) if draw else None,
         draw_refusal=lottery.draw_refusal(event) if event.is_lottery and not draw else None,
-        can_manage=can_manage(event.organization_id, event.id),
+        can_manage=manager,
+        to_tell=contacts.open_for(event) if manager else [],
         now=utcnow(),
     )
 

@@ -32,6 +32,7 @@ class ContactTask(db.Model):
     done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
 
     registration: Mapped[Registration] = relationship()  # noqa: F821
+    event: Mapped[Event] = relationship()  # noqa: F821
 
     @property
     def reason_label(self) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from hikisupport.core.errors import answer_refusals_with
-from hikisupport.models import Registration
-from hikisupport.registration import services
+from hikisupport.models import ContactTask, Registration
+from hikisupport.registration import contacts, services
 from hikisupport.registration.staff_forms import StaffCancelForm, StaffRegistrationForm
 from hikisupport.staff.access import MANAGERS, event_for_staff, managed, requires
 
@@ -97,3 +97,20 @@ def promote(registration_id: int):
     services.promote_with_extra_seat(registration)
     flash(f"{registration.full_name} さんを繰り上げました（定員を1名増やしました）。", "success")
     return redirect(url_for("rosters.event_roster_page", event_id=registration.event_id), code=303)
+
+
+@bp.post("/contacts/<id:contact_id>/done")
+@requires(*MANAGERS, personal_data=True, scope="organization")
+def contact_done(contact_id: int):
+    """連絡済: the person without e-mail has been told."""
+    task = managed(ContactTask, contact_id)
+    back = url_for("staff_events.show", event_id=task.event_id) + "#to-tell"
+
+    def refused(error):
+        flash(error.message, "error")
+        return redirect(back, code=303)
+
+    answer_refusals_with(None, refused)
+    contacts.mark_done(task)
+    flash(f"{task.registration.full_name} さんを連絡済にしました。", "success")
+    return redirect(back, code=303)

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from conftest import csrf_of
@@ -96,17 +97,100 @@ def test_event_form_errors_are_shown_beside_the_fields(staff_world, login_as):
         ),
     )
     assert response.status_code == 422
-    assert "終了は開始より後にしてください。" in response.get_data(as_text=True)
+    # The message names the 回, beside the field and in the summary.
+    assert "第1回：終了日時は開始日時より後にしてください。" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == before
 
 
 def test_adding_a_session_row_keeps_what_was_typed(staff_world, login_as):
     organizer = login_as(staff_world.organizer)
-    response = organizer.post(
-        "/staff/events/new", data={**event_form(csrf_of(organizer)), "add_session": "1"}
-    )
+    form = event_form(csrf_of(organizer), **{"sessions-1-access": "阿佐ケ谷駅から徒歩5分"})
+    response = organizer.post("/staff/events/new", data={**form, "add_session": "1"})
     html = response.get_data(as_text=True)
     assert "第3回" in html and "秋期" in html
+    # The new 回 copies the previous one's venue and access; its dates are left to fill in.
+    assert 'name="sessions-2-venue"\n      value="杉並区役所 中棟6階"' in html
+    assert 'name="sessions-2-access"\n      value="阿佐ケ谷駅から徒歩5分"' in html
+    assert 'name="sessions-2-starts_at"\n      value=""' in html
+    # Without JavaScript the answer brings the browser back to the new row, not to the top.
+    assert 'id="session-3"' in html and 'formaction="/staff/events/new#session-4"' in html
+    # A row with a venue but no dates is not a 回: saving creates the two that were given.
+    saved = organizer.post(
+        "/staff/events/new",
+        data={**form, "sessions-2-venue": "杉並区役所 中棟6階", "sessions-2-access": ""},
+    )
+    assert saved.status_code == 303
+    event = db.session.scalar(sa.select(Event).order_by(Event.id.desc()))
+    assert len(event.sessions) == 2
+
+
+def test_a_session_error_names_its_session(staff_world, login_as):
+    organizer = login_as(staff_world.organizer)
+    start = utcnow() + timedelta(days=40)
+    form = event_form(
+        csrf_of(organizer),
+        **{
+            "sessions-2-starts_at": local(start),
+            "sessions-2-ends_at": local(start - timedelta(hours=1)),
+            "sessions-2-venue": "区民センター",
+            "sessions-1-starts_at": "12月の第2土曜",
+        },
+    )
+    html = organizer.post("/staff/events/new", data=form).get_data(as_text=True)
+    assert "第2回の開始日時：日時の形式が正しくありません" in html
+    fixed = {**form, "sessions-1-starts_at": local(start - timedelta(days=7))}
+    html = organizer.post("/staff/events/new", data=fixed).get_data(as_text=True)
+    assert "第3回：終了日時は開始日時より後にしてください。" in html
+
+
+def test_two_rows_with_the_same_session_are_refused_not_merged(staff_world, login_as):
+    """Two edit-form rows naming one session id would write both into it and remove the other
+    session: refused, and nothing changes."""
+    event = staff_world.event
+    first, second = event.sessions
+    organizer = login_as(staff_world.organizer)
+    data = {
+        "csrf_token": csrf_of(organizer),
+        "kind": "course",
+        "title": event.title,
+        "capacity": "1",
+        "waitlist": "y",
+        "admission": "first_come",
+        "residency": ["live"],
+        "status": "published",
+    }
+    for i, s in enumerate([first, second]):
+        data |= {
+            f"sessions-{i}-id": str(first.id),  # both rows say they are 第1回
+            f"sessions-{i}-starts_at": local(s.starts_at),
+            f"sessions-{i}-ends_at": local(s.ends_at),
+            f"sessions-{i}-venue": f"会場{i}",
+        }
+    response = organizer.post(f"/staff/events/{event.id}/edit", data=data)
+    assert response.status_code == 422
+    assert "同じ回が2度送られました" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert [s.id for s in db.session.get(Event, event.id).sessions] == [first.id, second.id]
+    assert db.session.get(Event, event.id).sessions[0].venue == first.venue
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"sessions-²-venue": "会場", "sessions-²-starts_at": "2027-01-16T14:00"},
+        {"sessions-0-id": "²"},
+        {"sessions-0-id": str(2**31)},
+        {"sessions-0-id": str(2**63 + 1)},
+        {"organization_id": str(2**63 + 1)},
+        {"organization_id": "²"},
+    ],
+    ids=["superscript-row", "superscript-id", "int32-overflow", "int64-overflow", "org-int64",
+         "org-superscript"],
+)
+def test_odd_ids_in_the_event_form_are_refused_not_500(staff_world, login_as, extra):
+    admin = login_as(staff_world.admin)
+    response = admin.post("/staff/events/new", data={**event_form(csrf_of(admin)), **extra})
+    assert response.status_code < 500
 
 
 def test_more_seats_promote_the_waitlist_and_fewer_than_confirmed_are_refused(

@@ -6,7 +6,14 @@ import unicodedata
 from datetime import UTC, datetime
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    FieldList,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -181,3 +188,21 @@ class JapanDateTimeField(StringField):
         if self.data is None:
             return getattr(self, "raw", "") or ""
         return self.data.astimezone(JST).strftime("%Y-%m-%dT%H:%M")
+
+
+class SafeFieldList(FieldList):
+    """A FieldList that reads only ASCII row numbers (``sessions-²-venue`` is no row: WTForms'
+    own test, ``str.isdigit``, accepts ``"²"`` and then ``int("²")`` raises) and never more
+    rows than it may hold."""
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = key[offset:].split(self._field_separator, 1)[0]
+                if index.isascii() and index.isdigit() and len(index) <= 6:
+                    yield int(index)
+
+    @property
+    def is_full(self) -> bool:
+        return bool(self.max_entries) and len(self.entries) >= self.max_entries

@@ -13,6 +13,7 @@ from hikisupport.core.database import utcnow
 from hikisupport.core.errors import answer_refusals_with
 from hikisupport.core.extensions import db
 from hikisupport.core.forms import BaseForm, CleanTextAreaField
+from hikisupport.core.routing import parse_id
 from hikisupport.core.transaction import writes
 from hikisupport.events import services as manage
 from hikisupport.events.forms import EventForm
@@ -36,14 +37,16 @@ bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
 @bp.get("/")
 @requires(*ALL_STAFF)
 def index():
-    """Events with their counts; organizers see their own organization's."""
-    query = scoped_events(
-        sa.select(Event)
-        .options(selectinload(Event.sessions), selectinload(Event.organization))
-        .order_by(Event.id.desc())
+    """Events by date — those still to come (soonest first), then those over (latest first) —
+    with their counts; organizers see their own organization's."""
+    events = manage.events_by_date(
+        scoped_events(
+            sa.select(Event).options(
+                selectinload(Event.sessions), selectinload(Event.organization)
+            )
+        )
     )
-    events = db.session.scalars(query).all()
-    counts = confirmed_counts([e.id for e in events])
+    counts = confirmed_counts([e.id for e in events.upcoming + events.past])
     return render_template("events/staff/index.html", events=events, counts=counts)
 
 
@@ -55,6 +58,14 @@ def _edit_page(form, event_id: int | None, status=200):
     ), status
 
 
+def _with_another_session(form: EventForm, event_id: int | None):
+    """The form again with one more 回 (no JavaScript: the button's URL ends in #session-N,
+    so the browser comes back to the new row, not to the top of the page)."""
+    if not form.add_session():
+        flash(f"回数は{manage.MAX_SESSIONS}回までです。", "error")
+    return _edit_page(form, event_id)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @requires(*MANAGERS)
 def new():
@@ -63,12 +74,11 @@ def new():
     if request.method == "GET":
         return _edit_page(form, None)
     if "add_session" in request.form:
-        form.sessions.append_entry()
-        return _edit_page(form, None)
+        return _with_another_session(form, None)
     if not form.validate():
         return _edit_page(form, None, 422)
     organization = manage.organization_for_new_event(
-        current_user, request.form.get("organization_id", type=int)
+        current_user, parse_id(request.form.get("organization_id"))
     )
     if organization is None:
         abort(400)
@@ -87,8 +97,7 @@ def edit(event_id: int):
         return _edit_page(EventForm(obj=event, residency=event.eligible_residencies), event_id)
     form = EventForm()
     if "add_session" in request.form:
-        form.sessions.append_entry()
-        return _edit_page(form, event_id)
+        return _with_another_session(form, event_id)
     if not form.validate():
         return _edit_page(form, event_id, 422)
     answer_refusals_with(form, lambda refusal: _edit_page(form, event_id)[0])

@@ -63,13 +63,13 @@ def export_xlsx(event_id: int):
 
 
 def _download(body: bytes, content_type: str, event: Event, extension: str):
-    name = f"申込者一覧_{event.id}_{utcnow():%Y%m%d}.{extension}"
+    name, fallback = exports.file_names(event, extension, utcnow())
     return (
         body,
         200,
         {
             "Content-Type": content_type,
-            "Content-Disposition": f'attachment; filename="registrations_{event.id}.{extension}"; '
+            "Content-Disposition": f'attachment; filename="{fallback}"; '
             f"filename*=UTF-8''{quote(name)}",
             "Cache-Control": "no-store",
         },

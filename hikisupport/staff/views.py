@@ -12,12 +12,12 @@ from flask_login import current_user, login_user, logout_user
 from hikisupport.core.database import utcnow
 from hikisupport.core.errors import answer_refusals_with
 from hikisupport.core.extensions import db
-from hikisupport.core.forms import choices_from
+from hikisupport.core.forms import choices_from, query_text
 from hikisupport.core.routing import parse_id
 from hikisupport.core.japanese import JST, MAX_YEAR, MIN_YEAR, has_control_characters
 from hikisupport.models import ApiToken, Organization, StaffUser
 from hikisupport.staff import audit, services
-from hikisupport.staff.access import forget_caller, public, requires
+from hikisupport.staff.access import POLICY, current_caller, forget_caller, public, requires
 from hikisupport.staff.forms import (
     LoginForm,
     OrganizationForm,
@@ -333,11 +333,11 @@ def revoke_token(token_id: int):
 AUDIT_PAGE_SIZE = 100
 
 
-AUDIT_FILTERS = ("action", "staff", "object_type", "from", "to")
+AUDIT_FILTERS = ("action", "staff", "target", "object_type", "from", "to")
 
 
 def _date_filter(name: str, end: bool = False):
-    value = request.args.get(name, "")[:10]
+    value = query_text(request.args, name, 10)
     try:
         day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=JST)
     except ValueError:
@@ -350,21 +350,24 @@ def _date_filter(name: str, end: bool = False):
 @bp.get("/audit")
 @requires("admin")
 def audit_log():
-    """Read the audit log, filtered by action, staff, object and dates."""
+    """Read the audit log in words, filtered by action, staff, what it was about and dates."""
+    names = current_caller().role != POLICY  # the policy role never sees a name
     filters = audit.AuditFilter(
-        action=request.args.get("action", "").strip(),
-        staff=request.args.get("staff", "").strip(),
-        object_type=request.args.get("object_type", "").strip(),
+        action=query_text(request.args, "action", 50),
+        staff=query_text(request.args, "staff", 254),
+        target=query_text(request.args, "target", 100) if names else "",
+        object_type=query_text(request.args, "object_type", 30),
         start=_date_filter("from"),
         end=_date_filter("to", end=True),
     )
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
-    rows, has_next = audit.search(filters, page, AUDIT_PAGE_SIZE)
+    rows, has_next = audit.search(filters, page, AUDIT_PAGE_SIZE, names=names)
     shown = {k: request.args[k][:100] for k in AUDIT_FILTERS if request.args.get(k)}
     return render_template(
         "staff/audit.html",
         filters=shown,
-        rows=rows,
+        entries=audit.describe(rows, names=names),
+        names=names,
         has_next=has_next,
         page=page,
         actions=audit.actions(),

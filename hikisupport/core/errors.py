@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
 from hikisupport.core import transaction
@@ -114,7 +114,45 @@ def render_error(status: int, title: str | None = None, detail: str | None = Non
     return render_template("errors/error.html", status=status, title=title, detail=detail), status
 
 
+# RFC 9110: a 401 carries a challenge. The API takes bearer tokens; pages take a session from
+# the login form (a scheme of our own: browsers show no password dialog for it).
+API_CHALLENGE = 'Bearer realm="hikisupport"'
+PAGE_CHALLENGE = 'Session realm="hikisupport", login="/staff/login"'
+
+
+def _allowed_methods(app: Flask) -> set[str]:
+    error = request.routing_exception
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        return set(error.valid_methods)
+    if request.url_rule is not None and request.url_rule.methods:
+        return set(request.url_rule.methods)
+    try:
+        return set(app.url_map.bind_to_environ(request.environ).allowed_methods())
+    except HTTPException:
+        return set()
+
+
+def standard_headers(app: Flask):
+    """Every 405 says which methods the resource allows (`Allow`), every 401 how to
+    authenticate (`WWW-Authenticate`) — pages and API alike, whoever answered (a view, an
+    error handler, a refusal)."""
+
+    def add(response):
+        headers = response.headers
+        if response.status_code == 405 and "Allow" not in headers:
+            methods = _allowed_methods(app)
+            if methods:
+                headers["Allow"] = ", ".join(sorted(methods | {"OPTIONS"}))
+        if response.status_code == 401 and "WWW-Authenticate" not in headers:
+            headers["WWW-Authenticate"] = API_CHALLENGE if is_api_request() else PAGE_CHALLENGE
+        return response
+
+    return add
+
+
 def register(app: Flask) -> None:
+    app.after_request(standard_headers(app))
+
     @app.errorhandler(DomainError)
     def refused(error: DomainError):
         transaction.fail()

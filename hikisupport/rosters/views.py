@@ -8,6 +8,7 @@ from urllib.parse import quote
 from flask import Blueprint, render_template, request
 
 from hikisupport.core.database import utcnow
+from hikisupport.core.forms import query_text
 from hikisupport.core.transaction import writes
 from hikisupport.models import Event, Session
 from hikisupport.rosters import exports
@@ -18,10 +19,13 @@ bp = Blueprint("rosters", __name__, url_prefix="/staff")
 
 
 def _query() -> str:
-    return request.args.get("q", "")[:100]
+    """The roster search: sent by POST (so a name never lands in an access log, a proxy's log
+    or the browser's history); a GET with ?q= still works (its log line is redacted)."""
+    source = request.form if request.method == "POST" else request.args
+    return query_text(source, "q", 100)
 
 
-@bp.get("/events/<id:event_id>/registrations")
+@bp.route("/events/<id:event_id>/registrations", methods=["GET", "POST"])
 @requires(*MANAGERS, personal_data=True, scope="organization")
 @writes  # the audit row
 def event_roster_page(event_id: int):
@@ -76,7 +80,7 @@ def _download(body: bytes, content_type: str, event: Event, extension: str):
     )
 
 
-@bp.get("/sessions/<id:session_id>/roster")
+@bp.route("/sessions/<id:session_id>/roster", methods=["GET", "POST"])
 @requires(*MANAGERS, personal_data=True, scope="organization")
 @writes  # the audit row
 def session_roster_page(session_id: int):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -34,6 +35,10 @@ MESSAGES = {
     413: ("送信された内容が大きすぎます", "入力内容を短くして、もう一度お試しください。"),
     422: ("入力内容に誤りがあります", "入力内容を確認して、もう一度お試しください。"),
     429: ("アクセスが集中しています", "しばらく待ってから、もう一度お試しください。"),
+    503: (
+        "ただいま混み合っています",
+        "数秒待ってから、もう一度お試しください。この操作は保存されていません。",
+    ),
     500: (
         "システムエラーが発生しました",
         "申し訳ありません。時間をおいて、もう一度お試しください。",
@@ -150,6 +155,19 @@ def standard_headers(app: Flask):
     return add
 
 
+# SQLSTATEs of a lock not had: lock_not_available (lock_timeout), query_canceled
+# (statement_timeout), serialization_failure, deadlock_detected.
+_BUSY_SQLSTATES = {"55P03", "57014", "40001", "40P01"}
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database schema is locked")
+
+
+def is_lock_timeout(error: sa.exc.OperationalError) -> bool:
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    return any(text in str(original) for text in _SQLITE_BUSY)
+
+
 def register(app: Flask) -> None:
     app.after_request(standard_headers(app))
 
@@ -182,6 +200,19 @@ def register(app: Flask) -> None:
         transaction.fail()
         response = render_error(error.code or 500)
         return response
+
+    @app.errorhandler(sa.exc.OperationalError)
+    def database_busy(error: sa.exc.OperationalError):
+        """The database's lock was not had in time (SQLite busy, PostgreSQL lock_timeout): 503
+        with Retry-After, nothing saved — a message instead of a killed worker."""
+        transaction.fail()
+        if not is_lock_timeout(error):
+            return unexpected_error(error)
+        app.logger.warning("database busy on %s %s", request.method, request.path)
+        body, status = render_error(503)
+        if is_api_request():
+            body["error"] = "busy"
+        return body, status, {"Retry-After": str(app.config.get("BUSY_RETRY_AFTER", 5))}
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -82,7 +82,9 @@ def _load_config(app: Flask, config: object | dict | None) -> None:
         # A row lock not had within this time fails the statement (answered 503, see
         # core.errors), long before gunicorn would kill the worker.
         connect_args = dict(options.get("connect_args") or {})
-        connect_args.setdefault("options", f"-c lock_timeout={app.config['POSTGRES_LOCK_TIMEOUT_MS']}")
+        connect_args.setdefault(
+            "options", f"-c lock_timeout={app.config['POSTGRES_LOCK_TIMEOUT_MS']}"
+        )
         options["connect_args"] = connect_args
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 

@@ -136,5 +136,3 @@ def test_other_database_errors_are_still_500(app, caplog):
 
     app.register_blueprint(probe)
     assert app.test_client().get("/probe/broken-sql").status_code == 500
-
-

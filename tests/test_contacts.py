@@ -5,9 +5,9 @@ phone number and what to tell them, until staff mark them 連絡済."""
 from datetime import timedelta
 
 import sqlalchemy as sa
+from fixtures.events import event_input
 
 from conftest import csrf_of
-from fixtures.events import event_input
 from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
 from hikisupport.models import AuditLog, ContactTask, Registration
@@ -89,7 +89,9 @@ def test_a_capacity_change_and_an_event_cancellation_are_listed_too(
     db.session.commit()
     html = page_of(organizer, event)
     assert "この催しは中止になりました。理由：講師の急病のため" in html
-    assert html.count('<span class="keep">高井 戸子</span>') == 2  # told of the promotion, then of the cancellation
+    assert (
+        html.count('<span class="keep">高井 戸子</span>') == 2
+    )  # told of the promotion, then of the cancellation
 
 
 def test_only_those_who_manage_the_event_see_or_mark_the_list(staff_world, make_event, login_as):

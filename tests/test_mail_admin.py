@@ -22,7 +22,8 @@ def test_admin_reads_the_outbox_and_resends_a_failed_mail_at_once(staff_world, l
     assert "SMTPServerDisconnected" in page and "いま再送する" in page
     assert "person0@example.jp" in page
     answer = admin.post(
-        f"/staff/mail/{message.id}/retry", data={"csrf_token": csrf_of(admin)},
+        f"/staff/mail/{message.id}/retry",
+        data={"csrf_token": csrf_of(admin)},
         follow_redirects=True,
     )
     assert "送信しました。" in answer.get_data(as_text=True)
@@ -35,7 +36,9 @@ def test_send_now_sends_a_waiting_mail_and_says_when_it_cannot(staff_world, logi
     """「すぐに送る」 sends: the mail is in the inbox when the page comes back."""
     from conftest import free_port
 
-    first, second = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()[:2]
+    first, second = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()[
+        :2
+    ]
     admin = login_as(staff_world.admin)
     assert "すぐに送る" in admin.get(f"/staff/mail/{first.id}").get_data(as_text=True)
     admin.post(f"/staff/mail/{first.id}/retry", data={"csrf_token": csrf_of(admin)})
@@ -46,7 +49,8 @@ def test_send_now_sends_a_waiting_mail_and_says_when_it_cannot(staff_world, logi
 
     app.config["MAIL_PORT"] = free_port()  # nothing listens: the relay is down
     down = admin.post(
-        f"/staff/mail/{second.id}/retry", data={"csrf_token": csrf_of(admin)},
+        f"/staff/mail/{second.id}/retry",
+        data={"csrf_token": csrf_of(admin)},
         follow_redirects=True,
     )
     assert "メールサーバーにつながらないため" in down.get_data(as_text=True)

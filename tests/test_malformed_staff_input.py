@@ -124,7 +124,9 @@ def test_a_roster_search_is_posted_and_never_reaches_the_access_log(
     assert 'method="post" role="search"' in roster
     token = re.search(r'name="csrf_token" value="([^"]+)"', roster)[1]
     with caplog.at_level(logging.INFO, logger="werkzeug"):
-        found = session.post(live_server + path, data={"q": "花子1", "csrf_token": token}, timeout=30)
+        found = session.post(
+            live_server + path, data={"q": "花子1", "csrf_token": token}, timeout=30
+        )
         bookmarked = session.get(live_server + path, params={"q": "花子2"}, timeout=30)
     assert found.status_code == bookmarked.status_code == 200
     assert "杉並 花子1" in found.text and "杉並 花子2" not in found.text

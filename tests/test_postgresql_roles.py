@@ -7,16 +7,16 @@ import secrets
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from test_migrations import migrated  # noqa: F401 - the fixture
 
 from hikisupport import PROJECT_ROOT
 from hikisupport.core.extensions import db
-from test_migrations import migrated  # noqa: F401 - the fixture
 
 SQL = PROJECT_ROOT / "deploy" / "postgresql-roles.sql"
 
 
 @pytest.fixture
-def roles(migrated, database_url):
+def roles(migrated, database_url):  # noqa: F811 - the imported fixture
     """Unique role names for this run, the file applied after `flask db upgrade`, and the
     roles dropped again afterwards (roles belong to the whole server, not one database)."""
     migrated("head")
@@ -62,9 +62,9 @@ def test_the_app_role_may_only_add_to_and_read_the_audit_log(roles):
         "DROP TABLE audit_log",
         "CREATE TABLE sneaky (id int)",
     ):
-        with pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner"):
-            with engine.begin() as conn:
-                conn.exec_driver_sql(statement)
+        refused = pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner")
+        with refused, engine.begin() as conn:
+            conn.exec_driver_sql(statement)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT action FROM audit_log").scalar() == "test"
 
@@ -87,7 +87,7 @@ def test_tables_of_later_migrations_are_granted_too(roles):
 
 
 @pytest.mark.only_backend("postgresql")
-def test_the_audit_log_refuses_truncate_even_to_its_owner(migrated):
+def test_the_audit_log_refuses_truncate_even_to_its_owner(migrated):  # noqa: F811
     """The BEFORE TRUNCATE trigger (migration 0004): the last line of defence when someone
     connects as the owner (or the tests' superuser)."""
     migrated("head")

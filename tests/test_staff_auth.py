@@ -158,12 +158,21 @@ def test_the_wait_grows_with_each_failure_and_ends(runner, app):
     from hikisupport.staff import services
 
     assert [services.throttle_delay(n).total_seconds() for n in range(1, 11)] == [
-        0, 0, 0, 30, 60, 120, 240, 480, 900, 900
+        0,
+        0,
+        0,
+        30,
+        60,
+        120,
+        240,
+        480,
+        900,
+        900,
     ]
     create(runner)
     start = utcnow()
     with app.test_request_context():
-        for i in range(services.FREE_FAILURES):
+        for _ in range(services.FREE_FAILURES):
             result = services.authenticate("ward@example.jp", "wrong!", "203.0.113.5", start)
             assert result.staff is None
         waiting = services.authenticate("ward@example.jp", PASSWORD, "203.0.113.5", start)
@@ -224,9 +233,7 @@ def test_admin_resets_a_password_shown_once_and_it_must_be_changed(
     admin = login_as(staff_world.admin)
     page = admin.get(f"/staff/accounts/{staff.id}").get_data(as_text=True)
     assert "仮のパスワードを発行する" in page
-    answer = admin.post(
-        f"/staff/accounts/{staff.id}/password", data={"csrf_token": csrf_of(admin)}
-    )
+    answer = admin.post(f"/staff/accounts/{staff.id}/password", data={"csrf_token": csrf_of(admin)})
     assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
     temporary = re.search(r'<code class="secret">([^<]+)</code>', answer.get_data(as_text=True))[1]
     assert len(temporary) >= 12
@@ -317,7 +324,9 @@ def test_admin_changes_a_role_but_not_their_own(runner, staff_world, login_as):
     )
     assert own.status_code == 422 and "自分自身の役割は変更できません" in own.get_data(as_text=True)
     entry = db.session.scalar(sa.select(AuditLog).filter_by(action="staff.role_change"))
-    assert entry.detail["before"]["role"] == "policy" and entry.detail["after"]["role"] == "organizer"
+    assert (
+        entry.detail["before"]["role"] == "policy" and entry.detail["after"]["role"] == "organizer"
+    )
 
 
 def test_reactivating_an_account_does_not_bring_its_old_tokens_back(runner, client, login_as):

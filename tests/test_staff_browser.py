@@ -101,9 +101,10 @@ def test_roster_cells_do_not_break_mid_word(browser, site: Site, roster_event_id
     broken = page.evaluate(BROKEN_CELLS, ["受付番号", "状態", "氏名", "フリガナ"])
     assert broken == [], f"cells broken across lines at {width}px: {broken}"
     # The rule is in place (not luck of the data): the cells measure as one line by CSS.
-    assert page.evaluate(
-        "getComputedStyle(document.querySelector('tbody td.keep')).whiteSpace"
-    ) == "nowrap"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('tbody td.keep')).whiteSpace")
+        == "nowrap"
+    )
     # Long content scrolls inside the table's region, never the page.
     overflow = page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"

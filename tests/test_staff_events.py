@@ -184,8 +184,14 @@ def test_two_rows_with_the_same_session_are_refused_not_merged(staff_world, logi
         {"organization_id": str(2**63 + 1)},
         {"organization_id": "²"},
     ],
-    ids=["superscript-row", "superscript-id", "int32-overflow", "int64-overflow", "org-int64",
-         "org-superscript"],
+    ids=[
+        "superscript-row",
+        "superscript-id",
+        "int32-overflow",
+        "int64-overflow",
+        "org-int64",
+        "org-superscript",
+    ],
 )
 def test_odd_ids_in_the_event_form_are_refused_not_500(staff_world, login_as, extra):
     admin = login_as(staff_world.admin)

@@ -40,6 +40,8 @@ def query_text(args, name: str, max_length: int = 100) -> str:
             "検索語に" + INVALID_CHARACTERS + "入力し直してください。", status=400, field=name
         )
     return value.strip()[:max_length]
+
+
 INVALID_CHOICE = "選択肢の中から選んでください。"
 
 

@@ -9,7 +9,6 @@ a megabyte of text in a URL is a plain 404).
 
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-
 # The largest id a table holds (PostgreSQL `integer`): anything larger cannot name a row, and
 # sending it to the database would make the query itself fail.
 MAX_ID = 2**31 - 1

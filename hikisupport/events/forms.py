@@ -138,7 +138,9 @@ class EventForm(BaseForm):
         for number, entry in enumerate(self.sessions, start=1):
             for field in entry.form:
                 field.errors = [
-                    message if message.startswith("第") else f"第{number}回の{field.label.text}：{message}"
+                    message
+                    if message.startswith("第")
+                    else f"第{number}回の{field.label.text}：{message}"
                     for message in field.errors
                 ]
         return valid

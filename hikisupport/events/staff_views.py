@@ -41,9 +41,7 @@ def index():
     with their counts; organizers see their own organization's."""
     events = manage.events_by_date(
         scoped_events(
-            sa.select(Event).options(
-                selectinload(Event.sessions), selectinload(Event.organization)
-            )
+            sa.select(Event).options(selectinload(Event.sessions), selectinload(Event.organization))
         )
     )
     counts = confirmed_counts([e.id for e in events.upcoming + events.past])

@@ -24,8 +24,8 @@ from flask_mail import Attachment, Message
 
 from hikisupport.core.database import utcnow
 from hikisupport.core.errors import DomainError, NotFound
-from hikisupport.core.logs import PERSONAL_LINK
 from hikisupport.core.extensions import db, mail
+from hikisupport.core.logs import PERSONAL_LINK
 from hikisupport.core.transaction import reading, writing
 from hikisupport.models import OutboxMessage, OutboxStatus
 from hikisupport.staff import audit

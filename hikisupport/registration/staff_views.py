@@ -81,7 +81,9 @@ def cancel(registration_id: int):
         return page(), 422
     answer_refusals_with(None, _back_to_roster(registration.event_id))
     promoted = services.cancel(registration, reason=form.reason_words())
-    message = f"{registration.full_name} さんの申込を取り消しました（理由：{form.reason_words()}）。"
+    message = (
+        f"{registration.full_name} さんの申込を取り消しました（理由：{form.reason_words()}）。"
+    )
     if promoted:
         message += f"{promoted.full_name} さんが繰り上がりました。"
     flash(message, "success")

@@ -269,7 +269,9 @@ def describe(rows: list[AuditLog], names: bool) -> list[Entry]:
         Session, wanted.get(Session.__tablename__, set()), selectinload(Session.event)
     )
     registrations = _by_id(
-        Registration, wanted.get(Registration.__tablename__, set()), selectinload(Registration.event)
+        Registration,
+        wanted.get(Registration.__tablename__, set()),
+        selectinload(Registration.event),
     )
     staff = _by_id(StaffUser, wanted.get(StaffUser.__tablename__, set()))
     organizations = _by_id(Organization, wanted.get(Organization.__tablename__, set()))

@@ -106,16 +106,12 @@ def set_active(staff: StaffUser, active: bool, by: StaffUser, now: datetime | No
     revoked = _revoke_all_tokens(staff, now)
     if active:
         _lift_limits(staff)
-    audit.record(
-        "staff.activate" if active else "staff.deactivate", staff, tokens_revoked=revoked
-    )
+    audit.record("staff.activate" if active else "staff.deactivate", staff, tokens_revoked=revoked)
 
 
 def check_new_password(password: str, field: str = "password") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(
-            f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。", field=field
-        )
+        raise StaffError(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。", field=field)
     if len(password) > 200:
         raise StaffError("パスワードは200文字以内にしてください。", field=field)
 

@@ -13,8 +13,8 @@ from hikisupport.core.database import utcnow
 from hikisupport.core.errors import answer_refusals_with
 from hikisupport.core.extensions import db
 from hikisupport.core.forms import choices_from, query_text
-from hikisupport.core.routing import parse_id
 from hikisupport.core.japanese import JST, MAX_YEAR, MIN_YEAR, has_control_characters
+from hikisupport.core.routing import parse_id
 from hikisupport.models import ApiToken, Organization, StaffUser
 from hikisupport.staff import audit, services
 from hikisupport.staff.access import POLICY, current_caller, forget_caller, public, requires
@@ -285,7 +285,9 @@ def _token_form() -> TokenForm:
     members = db.session.scalars(
         sa.select(StaffUser).where(StaffUser.active).order_by(StaffUser.id)
     ).all()
-    form.staff_id.choices = choices_from({str(m.id): f"{m.email}（{m.role_label}）" for m in members})
+    form.staff_id.choices = choices_from(
+        {str(m.id): f"{m.email}（{m.role_label}）" for m in members}
+    )
     return form
 
 

@@ -315,3 +315,20 @@ def test_staff_form_refuses_far_off_dates(staff_world, login_as):
     )
     assert response.status_code == 422
     assert "2000年から2100年までの日時" in response.get_data(as_text=True)
+
+
+def test_the_staff_list_is_by_date_not_by_creation(staff_world, login_as, make_event):
+    """Entered last but held first: listed first. Events that are over come after, latest
+    first."""
+    later = make_event(title="二月の講座", organization=staff_world.ward)
+    sooner = make_event(title="一月の講座", organization=staff_world.ward)
+    over = make_event(title="終わった講座", organization=staff_world.ward)
+    for event, days in ((later, 60), (sooner, 30), (over, -30)):
+        session = event.sessions[0]
+        session.starts_at = utcnow() + timedelta(days=days)
+        session.ends_at = session.starts_at + timedelta(hours=2)
+    db.session.commit()
+    html = login_as(staff_world.organizer).get("/staff/events/").get_data(as_text=True)
+    upcoming = html[html.index('id="upcoming"') : html.index('id="past"')]
+    assert upcoming.index("一月の講座") < upcoming.index("二月の講座")
+    assert "終わった講座" in html[html.index('id="past"') :]

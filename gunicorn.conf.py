@@ -3,8 +3,8 @@ reads this file; command-line options override it).
 
 Timeouts are set together: a worker that does not answer within `timeout` seconds is killed,
 and every request on it gets a reset connection. A request waiting for the database's write
-lock therefore gives up first — after SQLITE_BUSY_TIMEOUT_MS (SQLite, default 5 s) or
-POSTGRES_LOCK_TIMEOUT_MS (PostgreSQL, default 5 s) — and answers 503 with Retry-After and a
+lock therefore gives up first — after SQLITE_BUSY_TIMEOUT_MS (SQLite, default 10 s) or
+POSTGRES_LOCK_TIMEOUT_MS (PostgreSQL, default 10 s) — and answers 503 with Retry-After and a
 Japanese message, well before the worker would be killed. Keep `timeout` at least three times
 the lock timeouts (tests/test_busy.py checks the defaults).
 """

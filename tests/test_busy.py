@@ -24,7 +24,7 @@ def test_the_lock_timeouts_are_well_under_the_worker_timeout():
 
 @pytest.fixture
 def impatient_app(database_url, schema, smtp_server, app):
-    """The app waiting only 300 ms for a lock (the default is 5 s)."""
+    """The app waiting only 300 ms for a lock (the default is 10 s)."""
     quick = create_app(
         app_config(
             database_url,

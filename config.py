@@ -50,10 +50,21 @@ class Config:
     # Same e-mail signs up again: the personal link is mailed again at most this often.
     LINK_RESEND_INTERVAL_SECONDS = _int("LINK_RESEND_INTERVAL_SECONDS", 600)
 
+    # Sign-in: each (address, client) pair waits after a few failures (staff.services); the
+    # account itself locks only after this many failures from all clients together.
+    LOGIN_LOCK_FAILURES = _int("LOGIN_LOCK_FAILURES", 50)
+    LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 60)
+
     # How many reverse proxies in front set X-Forwarded-For/-Proto (0: none, trust nothing).
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
 
-    SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 30_000)
+    # How long a request waits for the database's write lock before answering 503 (Retry-After):
+    # well under gunicorn's worker timeout (30 s, gunicorn.conf.py), or a long lock would get
+    # every worker killed and residents a reset connection instead of a message.
+    SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 10_000)
+    POSTGRES_LOCK_TIMEOUT_MS = _int("POSTGRES_LOCK_TIMEOUT_MS", 10_000)
+    # Seconds a client is told to wait (Retry-After) when the lock could not be had.
+    BUSY_RETRY_AFTER = _int("BUSY_RETRY_AFTER", 5)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
     WTF_CSRF_TIME_LIMIT = None  # a resident may take a long time over the form

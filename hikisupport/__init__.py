@@ -79,6 +79,13 @@ def _load_config(app: Flask, config: object | dict | None) -> None:
     else:
         # A server connection can drop (restart, failover, idle timeout): test it on checkout.
         options.setdefault("pool_pre_ping", True)
+        # A row lock not had within this time fails the statement (answered 503, see
+        # core.errors), long before gunicorn would kill the worker.
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault(
+            "options", f"-c lock_timeout={app.config['POSTGRES_LOCK_TIMEOUT_MS']}"
+        )
+        options["connect_args"] = connect_args
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

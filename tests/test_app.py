@@ -49,7 +49,7 @@ def test_sqlite_is_configured_for_concurrent_writers(app):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
 
 
 @pytest.mark.only_backend("sqlite")

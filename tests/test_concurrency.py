@@ -4,6 +4,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 import sqlalchemy as sa
 
@@ -14,6 +15,14 @@ from hikisupport.models import OutboxMessage, Person, Registration
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CLIENTS = 200
 SEATS = 50
+
+
+@pytest.fixture
+def app_overrides():
+    """200 POSTs at once on one threaded test server queue at SQLite's write lock for several
+    seconds (gunicorn's few workers never hold that many at once); this test is about capacity,
+    so it waits as long as gunicorn would. The busy timeout itself: tests/test_busy.py."""
+    return {"SQLITE_BUSY_TIMEOUT_MS": 30_000}
 
 
 def test_200_simultaneous_sign_ups_for_50_seats(live_server, make_event):

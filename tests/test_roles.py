@@ -51,6 +51,7 @@ def concrete(path: str, world) -> str:
         "token_id": world.token_id,
         "message_id": world.message_id,
         "service_id": world.service_id,
+        "contact_id": world.contact_id,
     }
     for name, value in values.items():
         path = path.replace(f"<id:{name}>", str(value))
@@ -74,11 +75,19 @@ def test_role_matrix(app, staff_world, login_as, make_service, rule, method, end
 
     from conftest import csrf_of
     from hikisupport.core.extensions import db
-    from hikisupport.models import ApiToken, OutboxMessage
+    from hikisupport.models import ApiToken, ContactReason, ContactTask, OutboxMessage
     from hikisupport.staff.services import issue_token
 
     issue_token(staff_world.organizer)
+    contact = ContactTask(
+        event_id=staff_world.event.id,
+        registration_id=staff_world.registrations[0].id,
+        reason=ContactReason.PROMOTED,
+        message="繰り上がりました。",
+    )
+    db.session.add(contact)
     db.session.commit()
+    staff_world.contact_id = contact.id
     staff_world.token_id = db.session.scalar(sa.select(ApiToken.id))
     staff_world.message_id = db.session.scalar(sa.select(OutboxMessage.id))
     staff_world.service_id = make_service().id

@@ -139,11 +139,11 @@ def test_cancel_on_behalf_promotes_and_mails(roster_event, staff_world, login_as
     first = db.session.scalar(sa.select(Registration).filter_by(family_name="佐藤"))
     response = organizer.post(
         f"/staff/registrations/{first.id}/cancel",
-        data={"csrf_token": csrf_of(organizer), "reason": "電話で連絡"},
+        data={"csrf_token": csrf_of(organizer), "reason": "mail"},
     )
     assert response.status_code == 303
     db.session.refresh(first)
-    assert first.status == "cancelled" and first.cancel_reason == "電話で連絡"
+    assert first.status == "cancelled" and first.cancel_reason == "本人からメール"
     tanaka = db.session.scalar(sa.select(Registration).filter_by(family_name="田中"))
     assert tanaka.status == "confirmed"
     kinds = db.session.scalars(sa.select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
@@ -195,7 +195,8 @@ def test_csv_export_reads_back_as_excel_would(roster_event, staff_world, login_a
     sato = next(r for r in rows if r["姓"] == "佐藤")
     assert sato["セイ"] == "スズキ" and sato["電話番号"] == "090-1234-5678"
     assert sato["配慮：託児"] == "有" and sato["お子さまの年齢"] == "2歳"
-    assert sato["状態"] == "参加確定" and sato["在住・在勤・在学"] == "区内在住"
+    assert sato["状態"] == "参加確定" and sato["区民区分"] == "区内在住"
+    assert "在住・在勤・在学" not in rows[0]  # a header names its column, not a list of values
     assert len(sato["申込日時（日本時間）"]) == 19
     formula = next(r for r in rows if "HYPERLINK" in r["姓"])
     assert formula["姓"].startswith("'=")  # defused
@@ -219,8 +220,17 @@ def test_xlsx_export_reads_back_with_openpyxl(roster_event, staff_world, login_a
     assert all(row[created].year >= 2026 for row in values)
     assert not sheet.merged_cells.ranges
     family = header.index("姓")
-    assert all(not str(row[family]).startswith("=") for row in values)
     assert all(sheet.cell(row=i, column=family + 1).data_type == "s" for i in range(2, 6))
+    # A formula-like name is kept exactly as typed (no visible apostrophe), as a text cell
+    # with the quote-prefix style: it never runs, also after someone edits it in Excel.
+    formula = next(
+        sheet.cell(row=i, column=family + 1)
+        for i in range(2, 6)
+        if "HYPERLINK" in sheet.cell(row=i, column=family + 1).value
+    )
+    assert formula.value == '=HYPERLINK("x")'
+    assert formula.data_type == "s" and formula.quotePrefix
+    assert "区民区分" in header and "在住・在勤・在学" not in header
 
 
 def test_audit_log_cannot_be_changed(roster_event, staff_world, login_as):
@@ -257,6 +267,67 @@ def test_admin_reads_and_filters_the_audit_log(roster_event, staff_world, login_
     html = admin.get("/staff/audit", query_string={"action": "roster.export"}).get_data(
         as_text=True
     )
-    assert "roster.export" in html and "format=csv" in html
-    assert "<code>roster.view</code>" not in html
+    assert '<td class="keep">名簿を出力</td>' in html and "形式：CSV" in html
+    assert '<td class="keep">名簿を閲覧</td>' not in html
     assert login_as(staff_world.organizer).get("/staff/audit").status_code == 403
+
+
+def test_cancelling_on_someones_behalf_asks_first_with_a_chosen_reason(
+    roster_event, staff_world, login_as
+):
+    from hikisupport.models import CancelReason
+
+    organizer = login_as(staff_world.organizer)
+    sato = db.session.scalar(sa.select(Registration).filter_by(family_name="佐藤"))
+    roster = organizer.get(f"/staff/events/{roster_event.id}/registrations").get_data(as_text=True)
+    assert "主催者による取消（本人からの連絡）" not in roster  # no reason fixed in advance
+    assert f'action="/staff/registrations/{sato.id}/cancel"' not in roster  # no one-tap cancel
+    assert f'href="/staff/registrations/{sato.id}/cancel"' in roster
+
+    page = organizer.get(f"/staff/registrations/{sato.id}/cancel")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "申込を取り消しますか" in html
+    assert all(label in html for label in CancelReason.labels().values())
+    assert "田中 花子 さんが繰り上がり" in html  # what the cancellation will do
+
+    token = csrf_of(organizer)
+    url = f"/staff/registrations/{sato.id}/cancel"
+    nothing = organizer.post(url, data={"csrf_token": token})
+    assert nothing.status_code == 422
+    assert "取消の理由を選んでください" in nothing.get_data(as_text=True)
+    other = organizer.post(url, data={"csrf_token": token, "reason": "other"})
+    assert other.status_code == 422 and "「その他」を選んだときは" in other.get_data(as_text=True)
+    db.session.refresh(sato)
+    assert sato.status == "confirmed"
+
+    done = organizer.post(
+        url, data={"csrf_token": token, "reason": "other", "reason_text": "会場を間違えたため"}
+    )
+    assert done.status_code == 303
+    db.session.refresh(sato)
+    assert sato.cancel_reason == "その他：会場を間違えたため"
+    entry = db.session.scalar(
+        sa.select(AuditLog).filter_by(action="registration.cancel", object_id=sato.id)
+    )
+    assert entry.detail["reason"] == "その他：会場を間違えたため"
+
+
+def test_exports_are_named_by_the_title_and_the_date_in_japan(roster_event, staff_world, login_as):
+    from datetime import UTC, datetime
+    from urllib.parse import unquote
+
+    from hikisupport.rosters.exports import file_names
+
+    # 04:03 in Japan on 2 December is still 1 December in UTC.
+    at = datetime(2026, 12, 1, 19, 3, tzinfo=UTC)
+    assert file_names(roster_event, "csv", at) == (
+        "ひきこもりサポーター養成講座_申込者一覧_20261202.csv",
+        f"registrations_{roster_event.id}_20261202.csv",
+    )
+    roster_event.title = '秋期講座 1/2 "特別"'
+    db.session.commit()
+    organizer = login_as(staff_world.organizer)
+    response = organizer.get(f"/staff/events/{roster_event.id}/registrations.xlsx")
+    disposition = response.headers["Content-Disposition"]
+    name = unquote(disposition.split("filename*=UTF-8''")[1])
+    assert name.startswith("秋期講座 1_2 _特別_申込者一覧_") and name.endswith(".xlsx")

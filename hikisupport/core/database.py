@@ -10,7 +10,9 @@ read-check-write sequence (the capacity check) serialisable.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -94,6 +96,33 @@ def begin_with(session, *, immediate: bool) -> None:
     if session.in_transaction():
         raise RuntimeError("the transaction has already begun; choose its kind before")
     session.connection(execution_options={IMMEDIATE: immediate})
+
+
+# What SQLite keeps beside the database file: they hold the same personal data.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def private_sqlite_file(path: str) -> None:
+    """The database file readable by its owner only (0600), like `secret_key`: created so
+    before SQLite opens it (SQLite then gives its -wal and -shm files the same mode), and
+    tightened if it already exists with a wider one."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    database = Path(path)
+    if not database.exists() and database.parent.is_dir():
+        os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+    for candidate in (database, *(Path(f"{path}{s}") for s in SQLITE_COMPANIONS)):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
+        except FileNotFoundError:
+            continue
+
+
+@event.listens_for(Engine, "do_connect")
+def _sqlite_private_files(dialect, connection_record, cargs, cparams):
+    if dialect.name == "sqlite":
+        private_sqlite_file(str(cargs[0]) if cargs else cparams.get("database", ""))
 
 
 @event.listens_for(Engine, "connect")

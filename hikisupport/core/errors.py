@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
 from hikisupport.core import transaction
@@ -34,6 +35,10 @@ MESSAGES = {
     413: ("送信された内容が大きすぎます", "入力内容を短くして、もう一度お試しください。"),
     422: ("入力内容に誤りがあります", "入力内容を確認して、もう一度お試しください。"),
     429: ("アクセスが集中しています", "しばらく待ってから、もう一度お試しください。"),
+    503: (
+        "ただいま混み合っています",
+        "数秒待ってから、もう一度お試しください。この操作は保存されていません。",
+    ),
     500: (
         "システムエラーが発生しました",
         "申し訳ありません。時間をおいて、もう一度お試しください。",
@@ -114,7 +119,58 @@ def render_error(status: int, title: str | None = None, detail: str | None = Non
     return render_template("errors/error.html", status=status, title=title, detail=detail), status
 
 
+# RFC 9110: a 401 carries a challenge. The API takes bearer tokens; pages take a session from
+# the login form (a scheme of our own: browsers show no password dialog for it).
+API_CHALLENGE = 'Bearer realm="hikisupport"'
+PAGE_CHALLENGE = 'Session realm="hikisupport", login="/staff/login"'
+
+
+def _allowed_methods(app: Flask) -> set[str]:
+    error = request.routing_exception
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        return set(error.valid_methods)
+    if request.url_rule is not None and request.url_rule.methods:
+        return set(request.url_rule.methods)
+    try:
+        return set(app.url_map.bind_to_environ(request.environ).allowed_methods())
+    except HTTPException:
+        return set()
+
+
+def standard_headers(app: Flask):
+    """Every 405 says which methods the resource allows (`Allow`), every 401 how to
+    authenticate (`WWW-Authenticate`) — pages and API alike, whoever answered (a view, an
+    error handler, a refusal)."""
+
+    def add(response):
+        headers = response.headers
+        if response.status_code == 405 and "Allow" not in headers:
+            methods = _allowed_methods(app)
+            if methods:
+                headers["Allow"] = ", ".join(sorted(methods | {"OPTIONS"}))
+        if response.status_code == 401 and "WWW-Authenticate" not in headers:
+            headers["WWW-Authenticate"] = API_CHALLENGE if is_api_request() else PAGE_CHALLENGE
+        return response
+
+    return add
+
+
+# SQLSTATEs of a lock not had: lock_not_available (lock_timeout), query_canceled
+# (statement_timeout), serialization_failure, deadlock_detected.
+_BUSY_SQLSTATES = {"55P03", "57014", "40001", "40P01"}
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database schema is locked")
+
+
+def is_lock_timeout(error: sa.exc.OperationalError) -> bool:
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    return any(text in str(original) for text in _SQLITE_BUSY)
+
+
 def register(app: Flask) -> None:
+    app.after_request(standard_headers(app))
+
     @app.errorhandler(DomainError)
     def refused(error: DomainError):
         transaction.fail()
@@ -144,6 +200,19 @@ def register(app: Flask) -> None:
         transaction.fail()
         response = render_error(error.code or 500)
         return response
+
+    @app.errorhandler(sa.exc.OperationalError)
+    def database_busy(error: sa.exc.OperationalError):
+        """The database's lock was not had in time (SQLite busy, PostgreSQL lock_timeout): 503
+        with Retry-After, nothing saved — a message instead of a killed worker."""
+        transaction.fail()
+        if not is_lock_timeout(error):
+            return unexpected_error(error)
+        app.logger.warning("database busy on %s %s", request.method, request.path)
+        body, status = render_error(503)
+        if is_api_request():
+            body["error"] = "busy"
+        return body, status, {"Retry-After": str(app.config.get("BUSY_RETRY_AFTER", 5))}
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

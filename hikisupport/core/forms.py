@@ -6,7 +6,14 @@ import unicodedata
 from datetime import UTC, date, datetime
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    FieldList,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -20,6 +27,21 @@ from hikisupport.core.japanese import (
 )
 
 INVALID_CHARACTERS = "使用できない文字が含まれています。"
+
+
+def query_text(args, name: str, max_length: int = 100) -> str:
+    """A search or filter text from the query string (or a form): trimmed to `max_length`;
+    NUL and other control characters — which PostgreSQL cannot even compare — refused (400)."""
+    from hikisupport.core.errors import Invalid
+
+    value = args.get(name, "") or ""
+    if has_control_characters(value):
+        raise Invalid(
+            "検索語に" + INVALID_CHARACTERS + "入力し直してください。", status=400, field=name
+        )
+    return value.strip()[:max_length]
+
+
 INVALID_CHOICE = "選択肢の中から選んでください。"
 
 
@@ -36,7 +58,7 @@ class BaseForm(FlaskForm):
         the first entry of a FieldList; None if the form has no such field."""
         target, parts = self, path.split(".")
         for part in parts:
-            if part.isdigit():
+            if part.isascii() and part.isdigit():
                 entries = list(target)
                 if int(part) >= len(entries):
                     return None
@@ -194,3 +216,21 @@ class JapanDateField(StringField):
 
     def _value(self):
         return self.data.isoformat() if self.data else (getattr(self, "raw", "") or "")
+
+
+class SafeFieldList(FieldList):
+    """A FieldList that reads only ASCII row numbers (``sessions-²-venue`` is no row: WTForms'
+    own test, ``str.isdigit``, accepts ``"²"`` and then ``int("²")`` raises) and never more
+    rows than it may hold."""
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                index = key[offset:].split(self._field_separator, 1)[0]
+                if index.isascii() and index.isdigit() and len(index) <= 6:
+                    yield int(index)
+
+    @property
+    def is_full(self) -> bool:
+        return bool(self.max_entries) and len(self.entries) >= self.max_entries

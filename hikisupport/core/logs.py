@@ -14,8 +14,13 @@ PERSONAL_LINK = re.compile(r"/r/[A-Za-z0-9_-]{16,}")
 REDACTED = "/r/[redacted]"
 
 
+# Searches for a person (?q= on rosters, ?target= in the audit log): the pages send them by
+# POST, but a bookmarked or typed URL may still carry one.
+SEARCH_QUERY = re.compile(r"([?&](?:q|target)=)[^&\s\"]*")
+
+
 def redact(text: str) -> str:
-    return PERSONAL_LINK.sub(REDACTED, text)
+    return SEARCH_QUERY.sub(r"\1[redacted]", PERSONAL_LINK.sub(REDACTED, text))
 
 
 class RedactTokens(logging.Filter):

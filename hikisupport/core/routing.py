@@ -9,10 +9,29 @@ a megabyte of text in a URL is a plain 404).
 
 from werkzeug.routing import BaseConverter, IntegerConverter
 
+# The largest id a table holds (PostgreSQL `integer`): anything larger cannot name a row, and
+# sending it to the database would make the query itself fail.
+MAX_ID = 2**31 - 1
+
 
 class IdConverter(IntegerConverter):
     def __init__(self, map, **kwargs):
-        super().__init__(map, min=1, max=2**31 - 1, **kwargs)
+        super().__init__(map, min=1, max=MAX_ID, **kwargs)
+
+
+def parse_id(value) -> int | None:
+    """An id from a form field or JSON: a positive integer a table can hold, else None.
+
+    Only ASCII digits count: ``"²".isdigit()`` is True, and ``int("²")`` raises."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        number = int(value)
+    else:
+        return None
+    return number if 1 <= number <= MAX_ID else None
 
 
 class TokenConverter(BaseConverter):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, IntegerField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms import BooleanField, Form, FormField, HiddenField, IntegerField
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from hikisupport.core.forms import (
     BaseForm,
@@ -12,10 +12,12 @@ from hikisupport.core.forms import (
     CleanTextAreaField,
     JapanDateTimeField,
     JapaneseRadioField,
+    SafeFieldList,
     choices_from,
 )
 from hikisupport.core.japanese import normalize_line
-from hikisupport.events.services import MAX_CAPACITY, EventInput, SessionInput
+from hikisupport.core.routing import parse_id
+from hikisupport.events.services import MAX_CAPACITY, MAX_SESSIONS, EventInput, SessionInput
 from hikisupport.models import Admission, EventKind, Residency
 
 STATUSES = {"draft": "下書き（区民には表示しません）", "published": "公開する"}
@@ -30,7 +32,8 @@ class SessionForm(Form):
 
     @property
     def is_blank(self) -> bool:
-        return not (self.starts_at.raw or self.ends_at.raw or self.venue.data)
+        """No date given: the row is not a 回 (a venue copied into a new row is not enough)."""
+        return not (self.starts_at.raw or self.ends_at.raw)
 
 
 class EventForm(BaseForm):
@@ -67,12 +70,14 @@ class EventForm(BaseForm):
         "申込できる方", choices=choices_from(Residency.labels()), default=Residency.values()
     )
     registration_opens_at = JapanDateTimeField("申込開始（空欄：今から）")
-    registration_closes_at = JapanDateTimeField("申込締切（空欄：初回の開始時）")
+    registration_closes_at = JapanDateTimeField(
+        "申込締切（空欄：先着順は初回の開始時、抽選は初回の1週間前）"
+    )
     status = JapaneseRadioField("公開", choices=choices_from(STATUSES), default="draft")
     reminder_text = CleanTextAreaField(
         "前日のお知らせメールに添える文（持ち物など）", max_length=1000
     )
-    sessions = FieldList(FormField(SessionForm), min_entries=1, max_entries=20)
+    sessions = SafeFieldList(FormField(SessionForm), min_entries=1, max_entries=MAX_SESSIONS)
 
     def to_input(self) -> EventInput:
         sessions = []
@@ -86,7 +91,7 @@ class EventForm(BaseForm):
                     ends_at=row.ends_at.data,
                     venue=row.venue.data or "",
                     access=row.access.data or "",
-                    id=int(row.id.data) if (row.id.data or "").isdigit() else None,
+                    id=parse_id(row.id.data),
                 )
             )
         return EventInput(
@@ -108,15 +113,37 @@ class EventForm(BaseForm):
             sessions=sessions,
         )
 
-    def validate_sessions(self, field):
-        from wtforms.validators import ValidationError
+    def add_session(self) -> bool:
+        """Add a row for one more 回, with the previous row's venue and access (the same hall,
+        usually). False if the form already has as many as an event may."""
+        if self.sessions.is_full:
+            return False
+        last = self.sessions.entries[-1].form if self.sessions.entries else None
+        self.sessions.append_entry(
+            {"venue": last.venue.data, "access": last.access.data} if last else None
+        )
+        return True
 
-        for entry in field:
+    def validate_sessions(self, field):
+        for number, entry in enumerate(field, start=1):
             row = entry.form
             if row.is_blank:
                 continue
             if row.starts_at.data is None or row.ends_at.data is None:
-                raise ValidationError("各回の開始日時と終了日時を入力してください。")
+                raise ValidationError(f"第{number}回：開始日時と終了日時を入力してください。")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        # A message beside a field of a 回 says which 回 (the summary lists them all together).
+        for number, entry in enumerate(self.sessions, start=1):
+            for field in entry.form:
+                field.errors = [
+                    message
+                    if message.startswith("第")
+                    else f"第{number}回の{field.label.text}：{message}"
+                    for message in field.errors
+                ]
+        return valid
 
     fallback_field = "title"
 

@@ -4,13 +4,14 @@ the JSON API alike. Functions flush, never commit."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from hikisupport.core.database import utcnow
 from hikisupport.core.errors import Invalid
 from hikisupport.core.extensions import db
+from hikisupport.core.routing import parse_id
 from hikisupport.models import (
     ACTIVE_STATUSES,
     Admission,
@@ -55,7 +56,8 @@ class EventInput:
     required_sessions: int | None = None
     residency: list[str] = field(default_factory=Residency.values)
     registration_opens_at: datetime | None = None  # None: now
-    registration_closes_at: datetime | None = None  # None: when the first session starts
+    # None: when the first session starts; for a lottery, a week before it.
+    registration_closes_at: datetime | None = None
     status: str = EventStatus.PUBLISHED
     reminder_text: str = ""
 
@@ -88,26 +90,83 @@ def validate(data: EventInput, now: datetime | None = None) -> dict[str, str]:
         errors["sessions"] = f"回数は{MAX_SESSIONS}回までです。"
     for i, session in enumerate(data.sessions):
         if session.ends_at <= session.starts_at:
-            errors[f"sessions.{i}.ends_at"] = "終了は開始より後にしてください。"
+            errors[f"sessions.{i}.ends_at"] = (
+                f"第{i + 1}回：終了日時は開始日時より後にしてください。"
+            )
         if not session.venue.strip():
-            errors[f"sessions.{i}.venue"] = "会場を入力してください。"
+            errors[f"sessions.{i}.venue"] = f"第{i + 1}回：会場を入力してください。"
+    given_ids = [s.id for s in data.sessions if s.id is not None]
+    if len(given_ids) != len(set(given_ids)):
+        # Two rows for one 回 would overwrite each other, and the 回 left out would be removed.
+        errors["sessions"] = (
+            "同じ回が2度送られました。ページを開き直して、もう一度入力してください。"
+        )
     if data.required_sessions is not None and not (
         1 <= data.required_sessions <= max(len(data.sessions), 1)
     ):
         errors["required_sessions"] = "修了に必要な回数は1から全回数までの間で入力してください。"
     opens, closes = _period(data, now or utcnow())
+    first = min((s.starts_at for s in data.sessions), default=None)
+    lottery = data.admission == Admission.LOTTERY
     if opens is not None and closes is not None and closes <= opens:
-        errors["registration_closes_at"] = "申込締切は申込開始より後にしてください。"
+        if lottery and data.registration_closes_at is None:
+            errors["registration_closes_at"] = (
+                "抽選の申込締切を入力してください（空欄のときの初回の1週間前は、"
+                "申込開始より前になります）。"
+            )
+        else:
+            errors["registration_closes_at"] = "申込締切は申込開始より後にしてください。"
     if data.sessions and closes is not None and closes > max(s.ends_at for s in data.sessions):
         errors["registration_closes_at"] = "申込締切は最終回の終了より前にしてください。"
+    elif lottery and first is not None and closes is not None and closes >= first:
+        # The draw happens between the deadline and the first session, never once it began.
+        errors["registration_closes_at"] = (
+            "抽選の申込締切は、初回の開始より前にしてください（締切の後、初回までに抽選します）。"
+        )
     return errors
+
+
+# A lottery's deadline when none is given: a week before the first session, so the draw and
+# the mails (and the phone calls to those without e-mail) happen well before the day.
+LOTTERY_DEADLINE_BEFORE = timedelta(days=7)
 
 
 def _period(data: EventInput, now: datetime) -> tuple[datetime | None, datetime | None]:
     opens = data.registration_opens_at or now
     first = min((s.starts_at for s in data.sessions), default=None)
-    closes = data.registration_closes_at or first
+    closes = data.registration_closes_at
+    if closes is None and first is not None:
+        closes = first - LOTTERY_DEADLINE_BEFORE if data.admission == Admission.LOTTERY else first
     return opens, closes
+
+
+@dataclass
+class EventsByDate:
+    upcoming: list[Event]  # not over yet, soonest first
+    past: list[Event]  # over, latest first
+
+
+def events_by_date(query: sa.Select, now: datetime | None = None) -> EventsByDate:
+    """The events of `query` in the order staff look for them: by the date of the first
+    session, not by when they were entered."""
+    now = now or utcnow()
+    first = (
+        sa.select(
+            Session.event_id,
+            sa.func.min(Session.starts_at).label("first_start"),
+            sa.func.max(Session.ends_at).label("last_end"),
+        )
+        .group_by(Session.event_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        query.add_columns(first.c.last_end)
+        .outerjoin(first, first.c.event_id == Event.id)
+        .order_by(first.c.first_start, Event.id)
+    ).all()
+    upcoming = [event for event, last_end in rows if last_end is None or last_end >= now]
+    past = [event for event, last_end in rows if last_end is not None and last_end < now]
+    return EventsByDate(upcoming, list(reversed(past)))
 
 
 def organization_for_new_event(staff, chosen_id: int | None) -> Organization | None:
@@ -115,8 +174,10 @@ def organization_for_new_event(staff, chosen_id: int | None) -> Organization | N
     (default: the first). None if the chosen one does not exist."""
     if staff.role == StaffRole.ORGANIZER:
         return staff.organization
-    if chosen_id:
-        return db.session.get(Organization, chosen_id)
+    if chosen_id is not None:
+        # An id no table can hold (2**63 from a JSON body) names no organization.
+        valid = parse_id(chosen_id)
+        return db.session.get(Organization, valid) if valid else None
     return db.session.scalar(sa.select(Organization).order_by(Organization.id).limit(1))
 
 

@@ -23,8 +23,9 @@ from flask import Flask, current_app
 from flask_mail import Attachment, Message
 
 from hikisupport.core.database import utcnow
-from hikisupport.core.errors import DomainError
+from hikisupport.core.errors import DomainError, NotFound
 from hikisupport.core.extensions import db, mail
+from hikisupport.core.logs import PERSONAL_LINK
 from hikisupport.core.transaction import reading, writing
 from hikisupport.models import OutboxMessage, OutboxStatus
 from hikisupport.staff import audit
@@ -230,15 +231,18 @@ def _is_connection_error(error: BaseException | None) -> bool:
     return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
-def deliver_due(now: datetime | None = None, limit: int = 200) -> DeliveryReport:
-    """Send every pending mail that is due, over one SMTP connection; commit per mail.
+def deliver_due(
+    now: datetime | None = None, limit: int = 200, only: list[int] | None = None
+) -> DeliveryReport:
+    """Send every pending mail that is due (or only those of `only`), over one SMTP
+    connection; commit per mail.
 
     `now` fixes the clock (tests); otherwise each step reads the time when it happens."""
     clock = (lambda: now) if now is not None else utcnow
     report = DeliveryReport()
     _fail_stale_sending(clock())
     with writing():
-        due_ids = db.session.scalars(
+        query = (
             sa.select(OutboxMessage.id)
             .where(
                 OutboxMessage.status == OutboxStatus.PENDING,
@@ -246,7 +250,10 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> DeliveryReport
             )
             .order_by(OutboxMessage.id)
             .limit(limit)
-        ).all()
+        )
+        if only is not None:
+            query = query.where(OutboxMessage.id.in_(only))
+        due_ids = db.session.scalars(query).all()
 
     with ExitStack() as stack:
         connection = None
@@ -323,3 +330,30 @@ def retry(row: OutboxMessage) -> None:
         raise DomainError("この状態のメールは再送できません。")
     row.status, row.next_attempt_at = OutboxStatus.PENDING, utcnow()
     audit.record("mail.retry", row)
+
+
+def send_now(message_id: int) -> DeliveryReport:
+    """An admin's 「すぐに送る」 / 「再送する」: deliver this one mail now, as the mail worker
+    would (claimed first, so it is never sent twice), in units of work of its own — SMTP is never
+    talked to inside someone else's transaction. Audited with the outcome."""
+    with writing():
+        row = db.session.get(OutboxMessage, message_id)
+        if row is None:
+            raise NotFound("このメールは見つかりません。")
+        if row.status not in (OutboxStatus.FAILED, OutboxStatus.PENDING):
+            raise DomainError("この状態のメールは送れません（送信中か、送信済みです）。")
+        row.status, row.next_attempt_at = OutboxStatus.PENDING, utcnow()
+    report = deliver_due(only=[message_id])
+    with writing():
+        audit.record(
+            "mail.send_now",
+            db.session.get(OutboxMessage, message_id),
+            outcome="sent" if report.sent else "not sent",
+        )
+    return report
+
+
+def html_part(row: OutboxMessage) -> str:
+    """The HTML part as an admin may see it (audited): the resident's personal link removed."""
+    audit.record("mail.view", row, part="html")
+    return PERSONAL_LINK.sub("/r/（ご本人用のリンク・表示しません）", row.body_html)

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from hikisupport.core.errors import answer_refusals_with
 from hikisupport.core.extensions import db
 from hikisupport.core.logs import PERSONAL_LINK
-from hikisupport.core.transaction import writes
+from hikisupport.core.transaction import no_transaction, writes
 from hikisupport.mail import outbox as mail_outbox
 from hikisupport.models import OutboxMessage, OutboxStatus
 from hikisupport.staff.access import requires
@@ -47,17 +47,47 @@ def message(message_id: int):
     )
 
 
+@bp.get("/<id:message_id>/html")
+@requires("admin", personal_data=True)
+@writes  # the audit row
+def message_html(message_id: int):
+    """The HTML part, as a document of its own: shown sandboxed in the message page's frame
+    (no script, no request to anywhere — a mail's HTML is not ours to trust)."""
+    row = db.session.get(OutboxMessage, message_id) or abort(404)
+    if not row.body_html:
+        abort(404)
+    return (
+        mail_outbox.html_part(row),
+        200,
+        {
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox",
+            "X-Frame-Options": "SAMEORIGIN",
+        },
+    )
+
+
 @bp.post("/<id:message_id>/retry")
 @requires("admin", personal_data=True)
+@no_transaction  # units of work of its own, as the mail worker's: see outbox.send_now
 def retry(message_id: int):
-    """Send a failed (or waiting) mail at the next `flask mail send`."""
-    row = db.session.get(OutboxMessage, message_id) or abort(404)
+    """「すぐに送る」/「再送する」: deliver this mail now."""
 
     def refused(error):
         flash(error.message, "error")
         return redirect(url_for(".message", message_id=message_id), code=303)
 
     answer_refusals_with(None, refused)
-    mail_outbox.retry(row)
-    flash("次回の送信処理で送ります。", "success")
+    report = mail_outbox.send_now(message_id)
+    if report.sent:
+        flash("送信しました。", "success")
+    elif report.stopped_early:
+        flash(
+            "メールサーバーにつながらないため、送信できませんでした。"
+            "つながり次第、自動で送信します。",
+            "error",
+        )
+    else:
+        flash("送信できませんでした。理由は「直近のエラー」をご覧ください。", "error")
     return redirect(url_for(".message", message_id=message_id), code=303)

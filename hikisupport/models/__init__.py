@@ -2,6 +2,7 @@
 
 from hikisupport.models.attendance import Attendance, Reminder
 from hikisupport.models.audit import AuditLog
+from hikisupport.models.contacts import ContactTask
 from hikisupport.models.directory import Service, ServiceClosure, ServiceSchedule
 from hikisupport.models.events import Event, Session
 from hikisupport.models.lottery import LotteryDraw
@@ -9,7 +10,7 @@ from hikisupport.models.mail import OutboxMessage
 from hikisupport.models.people import Person
 from hikisupport.models.registrations import Registration
 from hikisupport.models.settings import IndicatorTarget, Municipality
-from hikisupport.models.staff import ApiToken, Organization, StaffUser
+from hikisupport.models.staff import ApiToken, LoginThrottle, Organization, StaffUser
 from hikisupport.models.vocabulary import (
     ACTIVE_STATUSES,
     Accommodation,
@@ -17,7 +18,9 @@ from hikisupport.models.vocabulary import (
     AgeGroup,
     AttendanceMethod,
     Booking,
+    CancelReason,
     ConsultMethod,
+    ContactReason,
     EventKind,
     EventStatus,
     OrganizationKind,
@@ -44,10 +47,14 @@ __all__ = [
     "AuditLog",
     "Booking",
     "ConsultMethod",
+    "CancelReason",
+    "ContactReason",
+    "ContactTask",
     "Event",
     "EventKind",
     "EventStatus",
     "IndicatorTarget",
+    "LoginThrottle",
     "LotteryDraw",
     "Municipality",
     "Organization",

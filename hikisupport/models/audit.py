@@ -27,13 +27,17 @@ class AuditLog(db.Model):
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
 
 
-# The database itself refuses to change or remove an entry, whatever code asks.
+# The database itself refuses to change or remove an entry, whatever code asks. (In production
+# the app's role also lacks UPDATE, DELETE and TRUNCATE on the table: deploy/postgresql-roles.sql.)
 APPEND_ONLY_DDL = {
     "postgresql": [
         "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
         "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
         "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
         "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+        # TRUNCATE fires no row trigger: it needs a statement trigger of its own.
+        "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
     ],
     "sqlite": [
         "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "

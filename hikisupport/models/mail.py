@@ -23,7 +23,8 @@ class OutboxMessage(db.Model):
     # What the mail is about: confirmation, waitlisted, promoted, cancelled, link ...
     kind: Mapped[str] = mapped_column(sa.String(20))
     recipient: Mapped[str] = mapped_column(sa.String(254))
-    subject: Mapped[str] = mapped_column(sa.String(200))
+    # Text: a prefix such as 【参加決定】 plus a 200-character title must fit.
+    subject: Mapped[str] = mapped_column(sa.Text)
     body_text: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[OutboxStatus] = mapped_column(

@@ -64,7 +64,7 @@ class Registration(db.Model):
         vocabulary_column(RegistrationSource, 10, "source_known"), default=RegistrationSource.WEB
     )
     # Why it was cancelled when not by the person (event cancelled, staff on their behalf).
-    cancel_reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    cancel_reason: Mapped[str] = mapped_column(sa.Text, default="")
     consented_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -43,8 +43,12 @@ class StaffUser(UserMixin, db.Model):
     role: Mapped[StaffRole] = mapped_column(vocabulary_column(StaffRole, 10, "role_known"))
     organization_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organizations.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Failures from every address since the last sign-in: only far beyond the per-address
+    # throttle (LoginThrottle) does the account itself lock (`locked_until`).
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
+    # Set when an admin resets the password: the temporary one must be changed at sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
     last_login_at: Mapped[datetime | None]
     # Part of the id kept in the session cookie: raising it (logout, deactivation) makes every
     # copy of an earlier cookie worthless.
@@ -63,6 +67,9 @@ class StaffUser(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot log in
         return self.active
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
 
     @property
     def role_label(self) -> str:
@@ -87,3 +94,24 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     staff: Mapped[StaffUser] = relationship(back_populates="api_tokens")
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins for one typed address from one client address, and how long that pair
+    must wait. Throttling the pair, not the account, keeps a stranger elsewhere from locking a
+    member of staff out. The address is kept as a keyed hash: never the text that was typed."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (sa.UniqueConstraint("account_key", "client"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # HMAC-SHA256 of the normalised address typed in the e-mail box.
+    account_key: Mapped[str] = mapped_column(sa.String(64))
+    client: Mapped[str] = mapped_column(sa.String(45))
+    # The account, when the address belongs to one (for the admin's list of lock-outs).
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"), index=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    blocked_until: Mapped[datetime | None]
+
+    staff: Mapped[StaffUser | None] = relationship()

@@ -205,3 +205,22 @@ class ScheduleFrequency(Vocabulary):
 
     WEEKLY = "WEEKLY", "毎週"
     MONTHLY = "MONTHLY", "毎月"
+
+
+class CancelReason(Vocabulary):
+    """Why staff cancel a registration on someone's behalf (chosen on the confirmation page)."""
+
+    PHONE = "phone", "本人から電話"
+    MAIL = "mail", "本人からメール"
+    DUPLICATE = "duplicate", "重複申込"
+    ORGANIZER = "organizer", "主催者判断"
+    OTHER = "other", "その他"
+
+
+class ContactReason(Vocabulary):
+    """What a person without e-mail must be told by phone or post (連絡が必要な方)."""
+
+    LOTTERY_WON = "lottery_won", "抽選の結果：当選"
+    LOTTERY_WAITLISTED = "lottery_waitlisted", "抽選の結果：キャンセル待ち"
+    PROMOTED = "promoted", "キャンセル待ちからの繰り上げ"
+    EVENT_CANCELLED = "event_cancelled", "催しの中止"

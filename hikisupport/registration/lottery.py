@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
-from hikisupport.models import Event, EventStatus, LotteryDraw, Registration
+from hikisupport.core.japanese import wareki_datetime
+from hikisupport.models import Event, EventStatus, LotteryDraw, Person, Registration
 from hikisupport.registration import notifications
 from hikisupport.registration.services import (
     APPLIED,
@@ -41,18 +42,68 @@ def draw_order(seed: str, registration_ids: list[int]) -> list[int]:
     return order
 
 
-def draw(event: Event, now: datetime | None = None, seed: str | None = None) -> LotteryDraw:
-    """Draw once, after the deadline: winners up to capacity, the rest waitlisted in order."""
+def draw_refusal(event: Event, now: datetime | None = None) -> DrawRefused | None:
+    """Why the event cannot be drawn now (None: it can). The event page and `draw` ask this."""
+    now = now or utcnow()
+    if not event.is_lottery:
+        return DrawRefused("この催しは先着順です。")
+    if event.status != EventStatus.PUBLISHED:
+        return DrawRefused("公開中の催しだけ抽選できます（下書き・中止の催しは抽選できません）。")
+    if db.session.scalar(sa.select(LotteryDraw.id).filter_by(event_id=event.id)):
+        return DrawRefused("抽選はすでに行われています。")
+    if now < event.registration_closes_at:
+        return DrawRefused(
+            f"抽選は申込締切（{wareki_datetime(event.registration_closes_at)}）の後に行えます。"
+        )
+    first = event.first_starts_at
+    if first is not None and now >= first:
+        return DrawRefused(
+            "初回の開始時刻を過ぎたため、抽選できません。"
+            "申込者には個別に連絡し、電話・はがきの申込として登録してください。"
+        )
+    return None
+
+
+def applicant_count(event: Event) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Registration)
+        .where(Registration.event_id == event.id, Registration.status == APPLIED)
+    )
+
+
+def applicants_without_email(event: Event) -> int:
+    """Applicants staff entered without an address: they will have to be told by phone."""
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Registration)
+        .join(Person, Person.id == Registration.person_id)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status == APPLIED,
+            Person.email.is_(None),
+        )
+    )
+
+
+def draw(
+    event: Event,
+    now: datetime | None = None,
+    seed: str | None = None,
+    expected_applicants: int | None = None,
+) -> LotteryDraw:
+    """Draw once, after the deadline and before the first session: winners up to capacity, the
+    rest waitlisted in order. `expected_applicants`: the number the person confirming saw; if
+    it changed meanwhile, nothing is drawn."""
     now = now or utcnow()
     event = lock_event(event.id)
-    if not event.is_lottery:
-        raise DrawRefused("この催しは先着順です。")
-    if event.status != EventStatus.PUBLISHED:
-        raise DrawRefused("公開中の催しだけ抽選できます（下書き・中止の催しは抽選できません）。")
-    if db.session.scalar(sa.select(LotteryDraw.id).filter_by(event_id=event.id)):
-        raise DrawRefused("抽選はすでに行われています。")
-    if now < event.registration_closes_at:
-        raise DrawRefused("抽選は申込締切の後に行えます。")
+    if (refusal := draw_refusal(event, now)) is not None:
+        raise refusal
+    if expected_applicants is not None and expected_applicants != applicant_count(event):
+        raise DrawRefused(
+            f"確認の後に申込者の数が変わりました（現在{applicant_count(event)}名）。"
+            "もう一度確認してから抽選してください。"
+        )
     seed = seed or secrets.token_hex(16)
     applicants = db.session.scalars(
         sa.select(Registration).where(

@@ -7,7 +7,8 @@ from flask import render_template
 from hikisupport.core.extensions import db
 from hikisupport.core.urls import base_host, external_url
 from hikisupport.mail.outbox import MailPart, queue
-from hikisupport.models import OutboxMessage, Registration
+from hikisupport.models import ContactReason, OutboxMessage, Registration
+from hikisupport.registration import contacts
 from hikisupport.registration.tickets import calendar_ics, ticket_png
 
 QR_CONTENT_ID = "ticket-qr@hikisupport"
@@ -19,7 +20,9 @@ def personal_url(registration: Registration) -> str:
 
 def _queue(kind: str, subject: str, registration: Registration, with_ticket=False, **extra):
     if not registration.email:
-        return  # entered by staff without an address: they are told by phone or post
+        # Entered by staff without an address: told by phone or post — the mails that matter
+        # call `contacts.needs_telling` too, which puts them on the event's 連絡が必要な方 list.
+        return
     context = {
         **extra,
         "registration": registration,
@@ -82,6 +85,7 @@ def waitlisted(registration: Registration) -> None:
 
 
 def promoted(registration: Registration) -> None:
+    contacts.needs_telling(registration, ContactReason.PROMOTED)
     _queue(
         "promoted",
         f"【参加決定（キャンセル待ちから繰り上げ）】{registration.event.title}",
@@ -99,6 +103,7 @@ def applied(registration: Registration) -> None:
 
 
 def lottery_won(registration: Registration) -> None:
+    contacts.needs_telling(registration, ContactReason.LOTTERY_WON)
     _queue(
         "lottery_won",
         f"【抽選結果：当選・参加決定】{registration.event.title}",
@@ -108,6 +113,7 @@ def lottery_won(registration: Registration) -> None:
 
 
 def lottery_waitlisted(registration: Registration) -> None:
+    contacts.needs_telling(registration, ContactReason.LOTTERY_WAITLISTED)
     _queue(
         "lottery_waitlisted",
         f"【抽選結果：キャンセル待ち】{registration.event.title}",
@@ -116,6 +122,7 @@ def lottery_waitlisted(registration: Registration) -> None:
 
 
 def event_cancelled(registration: Registration, reason: str) -> None:
+    contacts.needs_telling(registration, ContactReason.EVENT_CANCELLED, why=reason)
     _queue(
         "event_cancelled",
         f"【中止のお知らせ】{registration.event.title}",

@@ -418,6 +418,21 @@ def cancel(
     return promote_next(event, now)
 
 
+def next_in_line(registration: Registration) -> Registration | None:
+    """Who would be promoted if this confirmed registration were cancelled now."""
+    event = registration.event
+    if registration.status != CONFIRMED or event.is_cancelled:
+        return None
+    if event.is_lottery and not is_drawn(event.id):
+        return None
+    return db.session.scalar(
+        sa.select(Registration)
+        .where(Registration.event_id == event.id, Registration.status == WAITLISTED)
+        .order_by(Registration.waitlist_position)
+        .limit(1)
+    )
+
+
 def promote_with_extra_seat(registration: Registration, now: datetime | None = None) -> None:
     """Staff take someone off the waitlist out of turn: the capacity grows by one for them,
     so the rule that capacity is never exceeded still holds."""

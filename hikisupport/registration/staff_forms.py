@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wtforms import BooleanField
-from wtforms.validators import StopValidation
+from wtforms.validators import InputRequired, StopValidation, ValidationError
 
 from hikisupport.core.forms import (
     BaseForm,
@@ -13,7 +13,7 @@ from hikisupport.core.forms import (
     choices_from,
 )
 from hikisupport.core.japanese import normalize_email
-from hikisupport.models import RegistrationSource
+from hikisupport.models import CancelReason, RegistrationSource
 from hikisupport.registration.forms import RegistrationForm, email_format
 
 STAFF_SOURCES = {
@@ -37,4 +37,20 @@ class StaffRegistrationForm(RegistrationForm):
 
 
 class StaffCancelForm(BaseForm):
-    reason = CleanTextAreaField("理由（記録に残ります）", max_length=500)
+    """Cancelling on someone's behalf: why, chosen (the audit log records it as given)."""
+
+    reason = JapaneseRadioField(
+        "取消の理由",
+        choices=choices_from(CancelReason.labels()),
+        validators=[InputRequired(message="取消の理由を選んでください。")],
+    )
+    reason_text = CleanTextAreaField("理由の詳細（「その他」のときは必須）", max_length=500)
+
+    def validate_reason_text(self, field):
+        if self.reason.data == CancelReason.OTHER and not field.data:
+            raise ValidationError("「その他」を選んだときは、理由を入力してください。")
+
+    def reason_words(self) -> str:
+        """The reason as the record keeps it: 「本人から電話」, 「その他：…」."""
+        label = CancelReason(self.reason.data).label
+        return f"{label}：{self.reason_text.data}" if self.reason_text.data else label

@@ -1,13 +1,17 @@
 """Roster exports for Excel users: CSV (UTF-8 with BOM) and .xlsx, Japanese headers, JST.
 
-One table, one value per cell, units in the headers, no merged cells (機械判読可能なデータの
-表記方法の統一ルール). Cells that a spreadsheet would run as a formula are defused.
+One table, one value per cell — headers included: a header names the column (区民区分), it is
+not a list of the values (「在住・在勤・在学」) — units in the headers, no merged cells
+(機械判読可能なデータの表記方法の統一ルール). Cells that a spreadsheet would run as a formula are
+defused: in CSV with a leading ', in .xlsx as text cells with the quote-prefix style, so the
+text stays exactly as typed.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 
 from openpyxl import Workbook
@@ -27,7 +31,7 @@ COLUMNS = [
     "メイ",
     "メールアドレス",
     "電話番号",
-    "在住・在勤・在学",
+    "区民区分",
     "年代",
     *[f"配慮：{a.label}" for a in Accommodation],
     "お子さまの年齢",
@@ -41,10 +45,23 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def defuse(value):
-    """Text that begins like a formula is prefixed with ' so a spreadsheet shows, not runs, it."""
+    """CSV: text that begins like a formula is prefixed with ' so a spreadsheet shows, not runs,
+    it (a CSV cell has no type that could say "text")."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+# Characters Windows, macOS or a browser refuse in a file name.
+_NOT_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+
+
+def file_names(event, extension: str, now: datetime) -> tuple[str, str]:
+    """(name, ASCII fallback) for a download: the event's title and the date in Japan time —
+    「養成講座_申込者一覧_20261202.csv」 at 04:03 JST on 2 December, whatever UTC says."""
+    day = to_jst(now).strftime("%Y%m%d")
+    title = _NOT_IN_FILE_NAMES.sub("_", event.title).strip(" ._")[:80] or f"催し{event.id}"
+    return f"{title}_申込者一覧_{day}.{extension}", f"registrations_{event.id}_{day}.{extension}"
 
 
 def _local(value: datetime | None):
@@ -104,13 +121,18 @@ def to_xlsx(roster: list[RosterRow], title: str) -> bytes:
     sheet.title = "申込者一覧"
     sheet.append(COLUMNS)
     for values in rows(roster):
-        sheet.append([defuse(v) for v in values])
+        sheet.append(values)
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm:ss"
             elif isinstance(cell.value, str):
-                cell.data_type = "s"  # text stays text (電話番号 keeps its leading 0)
+                # A string cell is never run; text stays text (電話番号 keeps its leading 0).
+                # openpyxl would store 「=…」 as a formula: typed as a string it is not, and the
+                # quote prefix keeps it text when someone edits the cell in Excel.
+                cell.data_type = "s"
+                if cell.value.startswith(FORMULA_START):
+                    cell.quotePrefix = True
     for index, header in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = max(10, len(header) * 2 + 2)
     sheet.freeze_panes = "A2"

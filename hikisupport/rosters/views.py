@@ -8,6 +8,7 @@ from urllib.parse import quote
 from flask import Blueprint, render_template, request
 
 from hikisupport.core.database import utcnow
+from hikisupport.core.forms import query_text
 from hikisupport.core.transaction import writes
 from hikisupport.models import Event, Session
 from hikisupport.rosters import exports
@@ -18,10 +19,13 @@ bp = Blueprint("rosters", __name__, url_prefix="/staff")
 
 
 def _query() -> str:
-    return request.args.get("q", "")[:100]
+    """The roster search: sent by POST (so a name never lands in an access log, a proxy's log
+    or the browser's history); a GET with ?q= still works (its log line is redacted)."""
+    source = request.form if request.method == "POST" else request.args
+    return query_text(source, "q", 100)
 
 
-@bp.get("/events/<id:event_id>/registrations")
+@bp.route("/events/<id:event_id>/registrations", methods=["GET", "POST"])
 @requires(*MANAGERS, personal_data=True, scope="organization")
 @writes  # the audit row
 def event_roster_page(event_id: int):
@@ -63,20 +67,20 @@ def export_xlsx(event_id: int):
 
 
 def _download(body: bytes, content_type: str, event: Event, extension: str):
-    name = f"申込者一覧_{event.id}_{utcnow():%Y%m%d}.{extension}"
+    name, fallback = exports.file_names(event, extension, utcnow())
     return (
         body,
         200,
         {
             "Content-Type": content_type,
-            "Content-Disposition": f'attachment; filename="registrations_{event.id}.{extension}"; '
+            "Content-Disposition": f'attachment; filename="{fallback}"; '
             f"filename*=UTF-8''{quote(name)}",
             "Cache-Control": "no-store",
         },
     )
 
 
-@bp.get("/sessions/<id:session_id>/roster")
+@bp.route("/sessions/<id:session_id>/roster", methods=["GET", "POST"])
 @requires(*MANAGERS, personal_data=True, scope="organization")
 @writes  # the audit row
 def session_roster_page(session_id: int):

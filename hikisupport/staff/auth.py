@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, g
+from flask import Flask, flash, g, redirect, request, url_for
 from flask_login import current_user
 
 from hikisupport.core.extensions import db, login_manager
-from hikisupport.core.routing import API_PREFIX
+from hikisupport.core.routing import API_PREFIX, is_api_request, parse_id
 from hikisupport.models import StaffUser
 from hikisupport.staff.access import Caller, register_caller_loader
 from hikisupport.staff.services import staff_for_token
@@ -19,6 +19,29 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=8))
     register_caller_loader(staff_caller)
+    app.before_request(require_new_password)
+
+
+# What a member of staff signed in with a temporary password may still open.
+WHILE_CHANGING_PASSWORD = {"staff.password", "staff.login", "staff.logout", "static"}
+STAFF_PREFIXES = ("/staff", "/api/", "/reports", "/checkin")
+
+
+def require_new_password():
+    """After an admin reset the password, nothing but choosing a new one (and signing out)."""
+    if request.endpoint is None or request.endpoint in WHILE_CHANGING_PASSWORD:
+        return None
+    if not request.path.startswith(STAFF_PREFIXES):
+        return None
+    if not current_user.is_authenticated or g.get("auth_via_token"):
+        return None
+    if not current_user.must_change_password:
+        return None
+    message = "仮のパスワードでログインしています。新しいパスワードを決めてください。"
+    if is_api_request():
+        return {"error": "password_change_required", "message": message}, 403
+    flash(message, "warning")
+    return redirect(url_for("staff.password"), code=303)
 
 
 def staff_caller() -> Caller | None:
@@ -40,9 +63,10 @@ def staff_caller() -> Caller | None:
 def load_staff(session_id: str) -> StaffUser | None:
     """`<id>.<session_version>` from the cookie: a logged-out cookie no longer matches."""
     staff_id, _, version = session_id.partition(".")
-    if not (staff_id.isdigit() and version.isdigit()) or len(session_id) > 40:
+    staff_id = parse_id(staff_id) if len(session_id) <= 40 else None
+    if staff_id is None or not (version.isascii() and version.isdigit()):
         return None
-    staff = db.session.get(StaffUser, int(staff_id))
+    staff = db.session.get(StaffUser, staff_id)
     if staff is None or not staff.active or staff.session_version != int(version):
         return None
     return staff

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 import sqlalchemy as sa
 
@@ -21,11 +23,35 @@ def staff_cli():
 @staff_cli.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(StaffRole.values()), required=True)
-@click.option("--password", required=True, help="At least 12 characters.")
+@click.option(
+    "--password-stdin",
+    "password_stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (for scripts).",
+)
+@click.option(
+    "--password",
+    default=None,
+    help="Discouraged: a password on the command line stays in the shell's history and is "
+    "visible to other users in the process list. Without --password or --password-stdin the "
+    "password is asked for (twice, not echoed).",
+)
 @click.option("--organization", default=None, help="Its name; created if new.")
 @click.option("--name", default="", help="The person's name, for the pages.")
-def staff_create(email, role, password, organization, name):
-    """Create a staff account."""
+def staff_create(email, role, password_stdin, password, organization, name):
+    """Create a staff account. The password (12 characters or more) is asked for."""
+    if password_stdin and password is not None:
+        raise click.UsageError("use either --password-stdin or --password, not both")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        click.echo(
+            "warning: --password leaves the password in the shell's history; "
+            "prefer the prompt or --password-stdin",
+            err=True,
+        )
     try:
         with writing():
             org = services.get_or_create_organization(organization) if organization else None

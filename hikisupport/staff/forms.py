@@ -49,3 +49,27 @@ class OrganizationForm(BaseForm):
     kind = JapaneseSelectField(
         "種別", choices=choices_from(OrganizationKind.labels()), default="npo"
     )
+
+
+class RoleForm(BaseForm):
+    role = JapaneseSelectField("役割", choices=choices_from(StaffRole.labels()))
+    organization_id = JapaneseSelectField("所属団体", coerce=str)
+
+
+class PasswordChangeForm(BaseForm):
+    current_password = PasswordField(
+        "現在のパスワード",
+        [InputRequired(message="現在のパスワードを入力してください。"), Length(max=200)],
+    )
+    new_password = PasswordField(
+        "新しいパスワード（12文字以上）",
+        [InputRequired(message="新しいパスワードを入力してください。"), Length(max=200)],
+    )
+    confirmation = PasswordField(
+        "新しいパスワード（確認）",
+        [InputRequired(message="確認のため、もう一度入力してください。"), Length(max=200)],
+    )
+
+
+class TokenForm(BaseForm):
+    staff_id = JapaneseSelectField("職員", coerce=str)

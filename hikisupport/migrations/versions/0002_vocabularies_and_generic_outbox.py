@@ -47,8 +47,13 @@ def upgrade():
         batch.add_column(sa.Column("about_type", sa.String(30), nullable=False, server_default=""))
         batch.add_column(sa.Column("about_id", sa.Integer(), nullable=True))
     op.execute(
-        "UPDATE outbox_messages SET about_type = 'registration', about_id = registration_id "
+        "UPDATE outbox_messages SET about_type = 'registrations', about_id = registration_id "
         "WHERE registration_id IS NOT NULL"
+    )
+    # Builders are now registered by name per area (create_app): "ticket" is the registration's.
+    op.execute(
+        "UPDATE outbox_messages SET attachment_builder = 'registration.ticket' "
+        "WHERE attachment_builder = 'ticket'"
     )
     with op.batch_alter_table("outbox_messages") as batch:
         batch.drop_index("ix_outbox_messages_registration_id")
@@ -72,7 +77,11 @@ def downgrade():
         batch.add_column(sa.Column("registration_id", sa.Integer(), nullable=True))
     op.execute(
         "UPDATE outbox_messages SET registration_id = about_id "
-        "WHERE about_type = 'registration' AND about_id IN (SELECT id FROM registrations)"
+        "WHERE about_type = 'registrations' AND about_id IN (SELECT id FROM registrations)"
+    )
+    op.execute(
+        "UPDATE outbox_messages SET attachment_builder = 'ticket' "
+        "WHERE attachment_builder = 'registration.ticket'"
     )
     with op.batch_alter_table("outbox_messages") as batch:
         batch.create_foreign_key(

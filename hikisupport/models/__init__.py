@@ -2,6 +2,7 @@
 
 from hikisupport.models.attendance import Attendance, Reminder
 from hikisupport.models.audit import AuditLog
+from hikisupport.models.checkin import Device, DevicePairing, device_events
 from hikisupport.models.events import Event, Session
 from hikisupport.models.lottery import LotteryDraw
 from hikisupport.models.mail import OutboxMessage
@@ -35,6 +36,8 @@ __all__ = [
     "Attendance",
     "AttendanceMethod",
     "AuditLog",
+    "Device",
+    "DevicePairing",
     "Event",
     "EventKind",
     "EventStatus",
@@ -55,4 +58,5 @@ __all__ = [
     "StaffRole",
     "StaffUser",
     "Vocabulary",
+    "device_events",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hikisupport.checkin import schemas as checkin_schemas
+
 ERROR = {
     "type": "object",
     "required": ["error", "message"],
@@ -159,6 +161,7 @@ def openapi_document() -> dict:
                 "EventInput": EVENT_INPUT,
                 "Session": SESSION,
                 "Registration": REGISTRATION,
+                **checkin_schemas.component_schemas(),
             },
         },
         "security": [{"bearer": []}, {"session": []}],
@@ -197,7 +200,8 @@ def openapi_document() -> dict:
             },
             "/sessions/{session_id}/roster": {
                 "get": {
-                    "summary": "A session's confirmed registrations with check-in times",
+                    "summary": "A session's confirmed registrations with check-in times "
+                    "(a device of the event: names, フリガナ, tickets, status, times, counts)",
                     "parameters": [{"name": "session_id", **ID}],
                     "responses": _ok(
                         {
@@ -211,6 +215,7 @@ def openapi_document() -> dict:
                     | _errors(401, 403, 404),
                 }
             },
+            **checkin_schemas.openapi_paths(),
             "/openapi.json": {
                 "get": {
                     "summary": "This document",

@@ -9,6 +9,8 @@ from wtforms.validators import ValidationError
 
 from hikisupport.api import schemas
 from hikisupport.api.openapi import openapi_document
+from hikisupport.checkin import schemas as checkin_schemas
+from hikisupport.checkin import services as checkin
 from hikisupport.core.errors import DomainError, Invalid
 from hikisupport.core.extensions import csrf
 from hikisupport.core.transaction import no_transaction, writes
@@ -17,6 +19,7 @@ from hikisupport.models import Event, Session
 from hikisupport.rosters.services import Purpose, event_roster, session_roster, totals
 from hikisupport.staff.access import (
     ALL_STAFF,
+    DEVICE,
     MANAGERS,
     current_caller,
     event_for_staff,
@@ -97,11 +100,15 @@ def event_registrations(event_id: int):
 
 
 @bp.get("/sessions/<id:session_id>/roster")
-@requires(*MANAGERS, personal_data=True, scope="organization")
+@requires(*MANAGERS, DEVICE, personal_data=True, scope="organization")
 @writes  # the audit row
 def roster(session_id: int):
-    """The confirmed registrations of a session with their check-in time."""
+    """The confirmed registrations of a session with their check-in time (a device of the
+    event: names, フリガナ, tickets, status and check-in time only, with the counts)."""
     session = managed(Session, session_id)
+    if current_caller().is_device:
+        rows, counts = checkin.device_roster(session)
+        return checkin_schemas.device_roster_json(session, rows, counts)
     rows = session_roster(session, Purpose.VIEW, via="api")
     return {
         "session": {

@@ -13,9 +13,7 @@ from hikisupport.core.extensions import db
 device_events = sa.Table(
     "device_events",
     db.metadata,
-    sa.Column(
-        "device_id", sa.ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("device_id", sa.ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True),
     sa.Column(
         "event_id", sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True, index=True
     ),

@@ -38,7 +38,7 @@ OFFLINE_ASSETS = (
     "vendor/idb/index.js",
     "vendor/jsqr/jsQR.js",
 )
-NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @bp.get("/")

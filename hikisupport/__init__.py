@@ -144,8 +144,10 @@ def _register_areas(app: Flask) -> None:
     # (Blueprints are module-level: nested once per process, before the first app takes them.)
     if not any(child is checkin_api_bp for child, _ in api_bp._blueprints):
         api_bp.register_blueprint(checkin_api_bp)
-    staff_auth.init_app(app)  # staff callers: session cookie or API token
-    register_caller_loader(checkin_services.device_caller)  # check-in devices: their token
+    # Check-in devices by their token (tried first: it needs no query unless the bearer token is
+    # a device's), then staff by session cookie or API token.
+    register_caller_loader(checkin_services.device_caller)
+    staff_auth.init_app(app)
     municipality_templating.init_app(app)
     for blueprint in (
         events_bp,

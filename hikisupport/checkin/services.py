@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from hikisupport.core.database import utcnow
 from hikisupport.core.errors import DomainError, Invalid, NotFound
@@ -166,10 +166,14 @@ def device_for_token(token: str) -> Device | None:
     """The active device with this token, or None (unknown, or revoked)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    return db.session.scalar(
-        sa.select(Device)
-        .where(Device.token_hash == _sha256(token), Device.revoked_at.is_(None))
-        .options(selectinload(Device.events))
+    return (
+        db.session.scalars(
+            sa.select(Device)
+            .where(Device.token_hash == _sha256(token), Device.revoked_at.is_(None))
+            .options(joinedload(Device.events))
+        )
+        .unique()
+        .first()
     )
 
 
@@ -222,6 +226,7 @@ def create_device(name: str, events: Iterable[Event], created_by=None) -> Device
     """A device for these events (all of one organization, none cancelled)."""
     name = _clean_name(name)
     events = list(dict.fromkeys(events))
+    db.session.flush()  # events made in this transaction have their ids
     if not events:
         raise Invalid("受付に使う催しを1つ以上選んでください。", field="event_ids")
     if len({e.organization_id for e in events}) != 1:
@@ -393,7 +398,11 @@ def todays_sessions(event_ids: Iterable[int], now: datetime | None = None) -> li
 
 def session_for_caller(session_id: int) -> Session:
     """A session the caller may check people in for (another organization's: not found)."""
-    session = db.session.get(Session, session_id) if 0 < session_id < 2**31 else None
+    session = (
+        db.session.get(Session, session_id, options=[joinedload(Session.event)])
+        if 0 < session_id < 2**31
+        else None
+    )
     if session is None or not can_manage(session.event.organization_id, session.event_id):
         raise NotFound("この回は見つかりません。", code="unknown_session", field="session_id")
     return session

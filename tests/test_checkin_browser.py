@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
-from hikisupport.models import Attendance, Device, Event, Registration, Session
+from hikisupport.models import Attendance, Device, Event, Session
 
 TABLET = {"width": 1024, "height": 768}
 WCAG21AA = {
@@ -226,7 +226,14 @@ def test_staff_pair_a_tablet_check_in_four_ways_then_offline(browser: Browser, s
     with site.app.app_context():
         device = db.session.scalar(sa.select(Device).filter_by(name="入口タブレット"))
         assert {r.device_id for r in recorded} == {device.id}
-        assert sorted(str(r.method) for r in recorded) == ["name", "name", "name", "qr", "qr", "walk_in"]
+        assert sorted(str(r.method) for r in recorded) == [
+            "name",
+            "name",
+            "name",
+            "qr",
+            "qr",
+            "walk_in",
+        ]
     context.close()
     office.close()
 

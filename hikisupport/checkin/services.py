@@ -58,7 +58,7 @@ from hikisupport.supporters import completion
 
 # A device token looks different from a staff API token (hks_…), so neither is tried as the
 # other.
-TOKEN_PREFIX = "hkd_"
+TOKEN_PREFIX = "hkd_"  # noqa: S105 - a prefix, not a secret
 PAIRING_CODE_LENGTH = 8  # two groups of four: ABCD-EFGH
 MAX_DEVICE_NAME = 60
 # last_seen_at is written at most this often per device (it is shown, not audited).

@@ -294,9 +294,15 @@ function checkIn(raw, method) {
 
 function answered() {
   mark("checkin:answer");
-  if (self.performance && performance.measure) {
-    performance.measure("checkin:tap-to-answer", "checkin:tap", "checkin:answer");
+  if (!(self.performance && performance.measure)) {
+    return;
   }
+  performance.measure("checkin:tap-to-answer", "checkin:tap", "checkin:answer");
+  // And once the browser has drawn it: the next frame after the answer.
+  const tap = performance.getEntriesByName("checkin:tap").at(-1);
+  requestAnimationFrame(() => setTimeout(() => {
+    performance.measure("checkin:tap-to-paint", { start: tap.startTime, end: performance.now() });
+  }, 0));
 }
 
 function queueUnknown(item) {

@@ -49,6 +49,6 @@ export function show(box, kind, title, detail = "", { sound = true } = {}) {
   box.querySelector("[data-feedback-title]").textContent = title;
   box.querySelector("[data-feedback-detail]").textContent = detail;
   if (sound) {
-    beep(kind);
+    setTimeout(() => beep(kind), 0); // after the answer is on the screen
   }
 }

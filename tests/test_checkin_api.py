@@ -573,3 +573,28 @@ def test_20_simultaneous_check_ins_of_one_ticket_make_one_row(door, live_server)
     first = next(body for status, body in answers if status == 201)
     assert {body["checked_in_at"] for _, body in answers} == {first["checked_in_at"]}
     assert len(attendances(door.session.id)) == 1
+
+
+def test_a_device_token_opens_only_routes_that_admit_devices(door, client, app):
+    """Walk the URL map: with a device's token, every route that does not list "device" is
+    refused (the API with 403, a page sends it to the staff login: the token is no login)."""
+    import re
+
+    from hikisupport.staff.access import DEVICE
+
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        access = getattr(app.view_functions[rule.endpoint], "access", None)
+        if access is None or access.public or DEVICE in access.roles:
+            continue
+        path = re.sub(r"<uuid:[a-z_]+>", new_uuid(), rule.rule)
+        path = re.sub(r"<[^>]+>", "1", path)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, json={}, headers=door.headers)
+            if path.startswith("/api/"):
+                expected = (403,)
+            else:  # to the login page; a form without its CSRF token is refused before that
+                expected = (302,) if method == "GET" else (302, 400)
+            assert response.status_code in expected, (method, path, response.status_code)
+            checked += 1
+    assert checked >= 20

@@ -168,6 +168,9 @@ async function refresh() {
   if (!state.token) {
     return;
   }
+  if (await store.forgetOtherDays(today())) {
+    await loadRoster(); // past midnight with the page open: yesterday's roster goes
+  }
   try {
     const me = await call(state.token, "GET", "/devices/me");
     setOnline(true);

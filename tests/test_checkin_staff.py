@@ -171,3 +171,35 @@ def test_paper_ticks_of_another_organization_s_session_are_404(staff_world, logi
         data={"registration_id": ["1"], "csrf_token": csrf_of(other)},
     )
     assert response.status_code == 404
+
+
+def test_pages_only_reached_by_a_post_are_valid_html(
+    staff_world, login_as, make_today_event, client, tmp_path
+):
+    """The pairing code page (staff), the tablet's paired page and the pairing form with an
+    error are answers to POSTs, which the site walk does not reach: checked here."""
+    import shutil
+
+    from test_html_valid import VNU_JAR, vnu_errors
+
+    from conftest import _fail_or_skip
+
+    if not shutil.which("java") or not VNU_JAR.exists():
+        _fail_or_skip("needs java and vnu.jar (make test installs it)", "REQUIRE_BROWSER")
+    event = make_today_event(organization=staff_world.ward, title="今日の講座")
+    organizer = login_as(staff_world.organizer)
+    pairing = organizer.post(
+        "/staff/devices/new",
+        data={"name": "受付", "event_ids": [str(event.id)], "csrf_token": csrf_of(organizer)},
+    )
+    code = re.search(r"data-pairing-code>([A-Z0-9-]+)<", pairing.get_data(as_text=True)).group(1)
+    tablet = client
+    token = csrf_of(tablet)
+    wrong = tablet.post("/checkin/pair", data={"code": "XXXX-XXXX", "csrf_token": token})
+    paired = tablet.post("/checkin/pair", data={"code": code, "csrf_token": token})
+    assert (pairing.status_code, wrong.status_code, paired.status_code) == (201, 422, 200)
+    files = []
+    for name, response in (("pairing", pairing), ("wrong", wrong), ("paired", paired)):
+        files.append(tmp_path / f"{name}.html")
+        files[-1].write_bytes(response.data)
+    assert [f"{m.get('url')}: {m['message']}" for m in vnu_errors(files)] == []

@@ -101,6 +101,16 @@ def rows(site: Site, session_id: int) -> list[Attendance]:
         return list(found)
 
 
+def wait_for_rows(site: Site, session_id: int, n: int, timeout: float = 20) -> list[Attendance]:
+    """The server's rows once there are `n` (the page sends in the background)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while len(found := rows(site, session_id)) < n and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
 def tablet(browser: Browser, site: Site, viewport=TABLET) -> BrowserContext:
     return browser.new_context(
         base_url=site.url,
@@ -190,7 +200,7 @@ def test_staff_pair_a_tablet_check_in_four_ways_then_offline(browser: Browser, s
     expect(page.locator("[data-pending]")).to_have_text("送信待ち 0")
     expect(page.locator('[data-count="checked_in"]')).to_have_text("3")
     expect(page.locator('[data-count="walk_ins"]')).to_have_text("1")
-    assert len(rows(site, session_id)) == 3
+    assert len(wait_for_rows(site, session_id, 3)) == 3
 
     # An unknown code, online: the server answers at once.
     type_code(page, "ZZZZZZZZZZ")
@@ -221,7 +231,7 @@ def test_staff_pair_a_tablet_check_in_four_ways_then_offline(browser: Browser, s
     context.set_offline(False)
     expect(page.locator("[data-network]")).to_have_text("オンライン")
     expect(page.locator("[data-pending]")).to_have_text("送信待ち 0", timeout=20000)
-    recorded = rows(site, session_id)
+    recorded = wait_for_rows(site, session_id, 6)
     assert len(recorded) == 6  # exactly the three more
     with site.app.app_context():
         device = db.session.scalar(sa.select(Device).filter_by(name="入口タブレット"))
@@ -366,3 +376,61 @@ def test_the_page_s_decoder_reads_the_app_s_own_ticket_png(page: Page, site: Sit
     )
     # Chromium on Linux has no BarcodeDetector: this is the vendored jsQR, as on an iPad.
     assert decoded == ["jsQR", code]
+
+
+def y4m_of(png: bytes, path, width: int = 640, height: int = 480, frames: int = 5):
+    """A short grey-scale Y4M video showing the image: what Chromium's fake camera plays."""
+    import io
+
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(png)).convert("L")
+    side = min(width, height) - 40
+    frame = Image.new("L", (width, height), 255)
+    frame.paste(picture.resize((side, side)), ((width - side) // 2, (height - side) // 2))
+    luma = frame.tobytes()
+    chroma = bytes([128]) * ((width // 2) * (height // 2))
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n" + luma + chroma + chroma)
+
+
+def test_a_ticket_shown_to_the_camera_checks_its_holder_in(
+    browser_type, browser_type_launch_args, site: Site, tmp_path
+):
+    """The QR path end to end: Chromium's fake camera shows the app's own ticket PNG."""
+    from hikisupport.registration.tickets import ticket_png
+
+    event_id, session_id, tickets = today_event(site, "カメラで受付する講座")
+    _, code = pairing_code(site, event_id, "カメラ")
+    video = tmp_path / "ticket.y4m"
+    y4m_of(ticket_png(tickets["荻窪 四子"]), video)
+    args = [
+        *browser_type_launch_args["args"],
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    camera_browser = browser_type.launch(**{**browser_type_launch_args, "args": args})
+    try:
+        context = camera_browser.new_context(
+            base_url=site.url,
+            locale="ja-JP",
+            timezone_id="Asia/Tokyo",
+            viewport=TABLET,
+            has_touch=True,
+            permissions=["camera"],
+        )
+        page = context.new_page()
+        pair(page, code, "カメラ")
+        wait_for_roster(page, 6)
+        page.get_by_role("button", name="カメラで読み取る").tap()
+        expect(page.locator("[data-feedback-detail]")).to_have_text("荻窪 四子 さん", timeout=15000)
+        expect(feedback(page)).to_have_text("受付しました")
+        (row,) = wait_for_rows(site, session_id, 1)
+        assert str(row.method) == "qr"
+        page.get_by_role("button", name="カメラを止める").tap()
+        context.close()
+    finally:
+        camera_browser.close()

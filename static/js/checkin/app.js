@@ -613,7 +613,8 @@ async function toggleCamera() {
   state.scanner = state.scanner || new Scanner($("[data-video]"), (text) => {
     const now = Date.now();
     if (text === state.lastCode.text && now - state.lastCode.at < SAME_CODE_MS) {
-      return; // the same ticket still in front of the camera
+      state.lastCode.at = now; // the same ticket still in front of the camera: once is enough
+      return;
     }
     state.lastCode = { text, at: now };
     checkIn(text, "qr");

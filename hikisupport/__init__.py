@@ -124,6 +124,8 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.checkin.views import bp as checkin_bp
     from hikisupport.core.health import bp as health_bp
     from hikisupport.demo.cli import demo_cli
+    from hikisupport.directory.staff_views import bp as staff_directory_bp
+    from hikisupport.directory.views import bp as directory_bp
     from hikisupport.events.staff_views import bp as staff_events_bp
     from hikisupport.events.views import bp as events_bp
     from hikisupport.mail.cli import mail_cli
@@ -157,6 +159,8 @@ def _register_areas(app: Flask) -> None:
         staff_events_bp,
         staff_registrations_bp,
         rosters_bp,
+        directory_bp,
+        staff_directory_bp,
         staff_mail_bp,
         checkin_bp,
         checkin_staff_bp,

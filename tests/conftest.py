@@ -61,6 +61,7 @@ pytest_plugins = [
     "fixtures.staff",
     "fixtures.site",
     "fixtures.checkin",
+    "fixtures.directory",
 ]
 
 BACKENDS = ["sqlite"]

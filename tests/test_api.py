@@ -248,3 +248,69 @@ def test_api_refuses_far_off_dates(staff_world, client, when):
     )
     assert response.status_code == 422
     assert "registration_opens_at" in response.json["fields"]
+
+
+def test_deeply_nested_json_is_refused_not_a_500(staff_world, client):
+    headers = {**bearer(staff_world.organizer), "Content-Type": "application/json"}
+    for body in (
+        "[" * 100_000 + "]" * 100_000,  # deeper than the parser goes: not JSON we can read
+        '{"title": ' + "[" * 900 + "]" * 900 + "}",  # read, and refused by its model
+        '{"sessions": [' + '{"venue": ' * 5000 + "1" + "}" * 5000 + "]}",
+    ):
+        response = client.post("/api/v1/events", data=body, headers=headers)
+        assert 400 <= response.status_code < 500 and response.is_json, response.status_code
+        assert response.json["error"] in ("invalid_json", "invalid")
+
+
+def test_a_field_has_one_name_whichever_layer_refuses_it(staff_world, client):
+    """The request's model refuses a blank venue or an unknown word; the service an end before
+    the start or too many required sessions. A client reads the same paths either way."""
+    headers = bearer(staff_world.organizer)
+    good = payload()["sessions"]
+    cases = [
+        (payload(sessions=[{**good[0], "venue": "　 "}]), "sessions.0.venue"),  # model
+        (payload(sessions=[{**good[0], "ends_at": good[0]["starts_at"]}]), "sessions.0.ends_at"),
+        (payload(residency=["live", "mars"]), "residency"),  # model: a word of the list
+        (payload(residency=[]), "residency"),
+        (payload(required_sessions=0), "required_sessions"),  # model
+        (payload(required_sessions=3), "required_sessions"),  # service: only 2 sessions
+    ]
+    for body, field in cases:
+        response = client.post("/api/v1/events", json=body, headers=headers)
+        assert response.status_code == 422, body
+        assert list(response.json["fields"]) == [field], response.json
+
+
+def test_null_is_a_field_left_out(staff_world, client):
+    headers = bearer(staff_world.organizer)
+    nulls = dict.fromkeys(
+        ("description", "fee", "waitlist", "admission", "certifies", "residency", "status"), None
+    )
+    response = client.post("/api/v1/events", json=payload(**nulls), headers=headers)
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert (body["fee"], body["waitlist"], body["status"]) == ("無料", True, "published")
+    assert body["residency"] == ["live", "work", "study", "other"]
+    whole = client.post("/api/v1/events", json=payload(capacity=30.0), headers=headers)
+    assert whole.status_code == 201 and whole.json["capacity"] == 30  # JSON's 30.0 is 30
+    refused = client.post("/api/v1/events", json=payload(title=None), headers=headers)
+    assert refused.status_code == 422 and refused.json["fields"] == {"title": "必須です。"}
+
+
+def test_refusals_in_japanese_name_the_bound(staff_world, client):
+    headers = bearer(staff_world.organizer)
+    offset = "時差（+09:00 など）を付けて指定してください。"
+    cases = [
+        ("title", "あ" * 201, "200文字以内で指定してください。"),
+        ("description", "あ" * 4001, "4000文字以内で指定してください。"),
+        ("capacity", 10_001, "10000以下で指定してください。"),
+        ("capacity", 2**31, "10000以下で指定してください。"),
+        ("capacity", 30.5, "整数で指定してください。"),
+        ("capacity", "30", "整数で指定してください。"),
+        ("capacity", True, "整数で指定してください。"),
+        ("waitlist", 1, "true または false で指定してください。"),
+        ("registration_opens_at", "2026-12-12T14:00:00", offset),
+    ]
+    for field, value, message in cases:
+        response = client.post("/api/v1/events", json=payload(**{field: value}), headers=headers)
+        assert response.json["fields"] == {field: message}, (field, response.json)

@@ -138,3 +138,60 @@ def test_second_resident_is_promoted_from_the_waitlist(page: Page, browser, site
     expect(second.get_by_text("参加確定")).to_be_visible()
     expect(second.get_by_role("img", name=re.compile("受付用QRコード"))).to_be_visible()
     other.close()
+
+
+def test_family_member_finds_an_ibasho_open_this_saturday_and_can_call_it(page: Page, site: Site):
+    """On a 390 px phone: filter by 居場所 and 今度の土曜日, then one tap on the tel: link."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from hikisupport.directory import services
+    from hikisupport.directory.schedules import parse_hhmm
+    from hikisupport.directory.services import ScheduleInput, ServiceInput
+
+    with site.app.app_context():
+        # Open every Saturday, holidays and the year end included: "this Saturday" whatever
+        # day the test runs.
+        services.create_service(
+            ServiceInput(
+                kind="ibasho",
+                name="土曜の居場所（ブラウザテスト）",
+                name_kana="ドヨウノイバショ",
+                phone="0355550188",
+                last_checked_on=services.today_in_japan(),
+                closed_on_holidays=False,
+                closed_year_end=False,
+                schedules=[ScheduleInput("WEEKLY", "SA", parse_hhmm("10:00"), parse_hhmm("16:00"))],
+            )
+        )
+        db.session.commit()
+    assert page.viewport_size["width"] == 390
+
+    page.goto("/events")
+    page.get_by_role("link", name="まずはご相談ください").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("相談窓口・居場所の一覧")
+    page.get_by_label("種類").select_option(label="居場所")
+    page.get_by_label("開いている日").select_option(label="今度の土曜日")
+    page.get_by_role("button", name="この条件でさがす").click()
+
+    card = page.locator(".service-card").filter(has_text="土曜の居場所（ブラウザテスト）")
+    expect(card).to_be_visible()
+    expect(card.get_by_text("は 10:00〜16:00")).to_be_visible()
+    call = card.get_by_role("link", name=re.compile("電話する 03-5555-0188"))
+    expect(call).to_be_visible()
+    assert call.get_attribute("href") == "tel:0355550188"
+    box = call.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44  # one tap with a thumb
+    for kind in page.locator(".service-card .tag--kind").all_inner_texts():
+        assert kind == "居場所"
+    results = Axe().run(
+        page,
+        options={
+            "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+            "resultTypes": ["violations"],
+        },
+    )
+    assert results.violations_count == 0, results.generate_report()
+
+    card.get_by_role("link", name="土曜の居場所（ブラウザテスト）").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("土曜の居場所（ブラウザテスト）")
+    expect(page.locator('a[href="tel:0355550188"]').first).to_be_visible()

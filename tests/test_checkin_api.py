@@ -77,10 +77,13 @@ def test_another_uuid_for_a_ticket_already_in_says_when_and_which_device(door, c
     assert len(attendances()) == 1
 
 
-def test_a_ticket_typed_with_lower_case_full_width_and_hyphens_is_found(door, client):
+def test_a_ticket_typed_in_lower_case_with_a_hyphen_is_found(door, client):
+    # (全角 is folded by the page before it sends; the API takes letters, digits, hyphens.)
     ticket = door.registrations[0].ticket
-    typed = "".join(chr(ord(c) + 0xFEE0) for c in ticket.lower()[:5]) + "-" + ticket[5:]
-    assert door.check_in(client, typed).status_code == 201
+    assert door.check_in(client, ticket.lower()[:5] + "-" + ticket[5:]).status_code == 201
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in ticket)
+    refused = door.check_in(client, full_width)
+    assert refused.status_code == 422 and "ticket" in refused.json["fields"]
 
 
 @pytest.mark.parametrize(
@@ -247,7 +250,6 @@ def test_the_device_roster_holds_names_kana_tickets_status_and_times_only(door, 
             "ticket",
         )
     }
-    assert response.json["counts"] == {"confirmed": 3, "checked_in": 1, "walk_ins": 0}
     text = response.get_data(as_text=True)
     assert "@example.jp" not in text and "0333122111" not in text
     views = db.session.scalars(sa.select(AuditLog).filter_by(action="roster.view")).all()
@@ -341,7 +343,9 @@ def test_undo_within_the_window_is_recorded_and_a_new_check_in_reuses_the_row(do
     (row,) = attendances()
     assert row.undone_at is not None and row.undone_by_device_id == door.device.id
     roster = client.get(f"/api/v1/sessions/{door.session.id}/roster", headers=door.headers).json
-    assert roster["counts"]["checked_in"] == 0  # an undone check-in does not count
+    assert [r["checked_in_at"] for r in roster["registrations"]] == [None] * 3  # undone
+    me = client.get("/api/v1/devices/me", headers=door.headers).json
+    assert me["sessions"][0]["counts"]["checked_in"] == 0  # an undone check-in does not count
     # The same UUID again: it was undone, nothing new.
     assert door.check_in(client, ticket, uid).json["status"] == "undone"
     # Checked in again with a new scan: the same row, its history in the audit log.
@@ -448,8 +452,8 @@ def test_a_walk_in_is_registered_and_checked_in_in_one_step(door, client):
     again = client.post("/api/v1/walk-ins", json=body, headers=door.headers)
     assert again.status_code == 201 and again.json["ticket"] == response.json["ticket"]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 4
-    roster = client.get(f"/api/v1/sessions/{door.session.id}/roster", headers=door.headers).json
-    assert roster["counts"] == {"confirmed": 4, "checked_in": 1, "walk_ins": 1}
+    me = client.get("/api/v1/devices/me", headers=door.headers).json
+    assert me["sessions"][0]["counts"] == {"confirmed": 4, "checked_in": 1, "walk_ins": 1}
 
 
 def test_a_walk_in_needs_a_free_seat_and_valid_fields(door, client):

@@ -104,3 +104,20 @@ def test_any_url_segment_is_answered_without_a_500(app, client, segment):
     ):
         response = client.get(path)
         assert response.status_code in {200, 303, 404}, (path, response.status_code)
+
+
+@SETTINGS
+@given(
+    text=st.one_of(st.text(max_size=300), st.sampled_from(NASTY)),
+    field=st.sampled_from(["q", "kind", "audience", "method", "day", "ids"]),
+)
+def test_any_directory_query_is_answered_without_a_500(app, client, make_service, text, field):
+    from hikisupport.models import Service
+
+    if not db.session.scalar(sa.select(sa.func.count()).select_from(Service)):
+        make_service()  # once: the pages then have an entry to show
+    for path in ("/directory", "/directory/sheet"):
+        response = client.get(path, query_string={field: text})
+        assert response.status_code == 200, (path, field, response.status_code)
+    quoted = quote(text, safe="")
+    assert client.get(f"/directory/{quoted}").status_code in {200, 404}

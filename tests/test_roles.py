@@ -51,6 +51,7 @@ def concrete(path: str, world) -> str:
         "token_id": world.token_id,
         "message_id": world.message_id,
         "device_id": world.device_id,
+        "service_id": world.service_id,
     }
     path = path.replace("<uuid:checkin_id>", world.checkin_uuid)
     for name, value in values.items():
@@ -70,7 +71,7 @@ def call(client, method: str, path: str, token: str | None):
 
 @pytest.mark.only_backend("sqlite")  # access decisions do not depend on the database
 @pytest.mark.parametrize(("rule", "method", "endpoint"), ROUTES)
-def test_role_matrix(app, staff_world, login_as, rule, method, endpoint):
+def test_role_matrix(app, staff_world, login_as, make_service, rule, method, endpoint):
     import sqlalchemy as sa
 
     from conftest import csrf_of
@@ -93,6 +94,7 @@ def test_role_matrix(app, staff_world, login_as, rule, method, endpoint):
         event.sessions[0], checkin.CheckinInput(confirmed.ticket, uuid=staff_world.checkin_uuid)
     )
     db.session.commit()
+    staff_world.service_id = make_service().id
     access = app.view_functions[endpoint].access
     path = concrete(rule, staff_world)
     api = path.startswith("/api/")

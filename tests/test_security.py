@@ -10,7 +10,11 @@ from playwright.sync_api import Page
 
 from hikisupport.core.security import CSP
 
-HOST_REFERENCE = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
+# What the browser would fetch from another host (src, form actions, <link href>). An <a href>
+# to a service's own web page is navigation the person chooses, not an asset.
+HOST_REFERENCE = re.compile(
+    r"""<(?!a\b)[a-z]+\b[^>]*?\b(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I
+)
 CSS_URL = re.compile(r"""url\(\s*["']?\s*(?:https?:)?//""", re.I)
 
 

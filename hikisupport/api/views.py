@@ -8,14 +8,13 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
 from hikisupport.api import schemas
-from hikisupport.api.openapi import openapi_document
-from hikisupport.checkin import schemas as checkin_schemas
+from hikisupport.api.spec import PREFIX, endpoint, openapi_document
 from hikisupport.checkin import services as checkin
-from hikisupport.core.errors import DomainError, Invalid
+from hikisupport.core.errors import Invalid
 from hikisupport.core.extensions import csrf
 from hikisupport.core.transaction import no_transaction, writes
 from hikisupport.events import services as manage
-from hikisupport.models import Event, Session
+from hikisupport.models import Session
 from hikisupport.rosters.services import Purpose, event_roster, session_roster, totals
 from hikisupport.staff.access import (
     ALL_STAFF,
@@ -29,7 +28,7 @@ from hikisupport.staff.access import (
 )
 from hikisupport.staff.auth import authenticated_by_token
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
 csrf.exempt(bp)  # checked below: a header for sessions, nothing for bearer tokens
 
 
@@ -47,82 +46,66 @@ def check_csrf_for_sessions():
             raise CSRFError(str(error)) from error
 
 
-def _json_body():
-    data = request.get_json(silent=True)
-    if data is None:
-        raise DomainError(
-            "JSONとして読めません（Content-Type: application/json）。",
-            code="invalid_json",
-            status=400,
-        )
-    return data
-
-
-def _event_json(event: Event) -> dict:
-    counts = totals(event)
-    return schemas.event_json(event, counts.confirmed, counts.waitlisted)
-
-
 @bp.post("/events")
 @requires(*MANAGERS)
-def create_event():
-    """Create an event with its sessions → 201 with the event as GET shows it."""
-    body = _json_body()
-    data = schemas.parse_event(body)
-    chosen = body.get("organization_id")
-    organization = manage.organization_for_new_event(
-        current_user, chosen if isinstance(chosen, int) and not isinstance(chosen, bool) else None
-    )
+@endpoint(ok={201: schemas.Event}, errors=(400, 401, 403, 422))
+def create_event(json: schemas.EventCreate):
+    """Create an event with its sessions (organizer, admin) → 201, the event as GET shows it."""
+    organization = manage.organization_for_new_event(current_user, json.organization_id)
     if organization is None:
         raise Invalid(
             "主催団体が見つかりません。",
             fields={"organization_id": "存在する団体のidを指定してください。"},
         )
-    event = manage.create_event(data, organization)
-    return _event_json(event), 201, {"Location": f"/api/v1/events/{event.id}"}
+    event = manage.create_event(json.to_input(), organization)
+    answer = schemas.Event.of(event, totals(event))
+    return answer, 201, {"Location": f"{PREFIX}/events/{event.id}"}
 
 
 @bp.get("/events/<id:event_id>")
 @requires(*ALL_STAFF, scope="organization")
+@endpoint(ok={200: schemas.Event}, errors=(401, 403, 404))
 def get_event(event_id: int):
-    """One event with its sessions and counts (no personal data)."""
-    return _event_json(event_for_staff(event_id, to_manage=False))
+    """One event with its sessions and counts (any staff role; no personal data)."""
+    event = event_for_staff(event_id, to_manage=False)
+    return schemas.Event.of(event, totals(event))
 
 
 @bp.get("/events/<id:event_id>/registrations")
 @requires(*MANAGERS, personal_data=True, scope="organization")
 @writes  # the audit row
+@endpoint(ok={200: schemas.RegistrationList}, errors=(401, 403, 404))
 def event_registrations(event_id: int):
     """Everyone registered for the event (organizer of its organization, admin)."""
     event = event_for_staff(event_id)
     rows = event_roster(event, Purpose.VIEW, via="api")
-    return {"registrations": [schemas.registration_json(r.registration) for r in rows]}
+    return schemas.RegistrationList(
+        registrations=[schemas.Registration.of(r.registration) for r in rows]
+    )
 
 
 @bp.get("/sessions/<id:session_id>/roster")
 @requires(*MANAGERS, DEVICE, personal_data=True, scope="organization")
 @writes  # the audit row
+@endpoint(ok={200: schemas.Roster}, errors=(401, 403, 404))
 def roster(session_id: int):
-    """The confirmed registrations of a session with their check-in time (a device of the
-    event: names, フリガナ, tickets, status and check-in time only, with the counts)."""
+    """A session's confirmed registrations with their check-in times (organizer, admin, a
+    device of the event: names, フリガナ, tickets, status and check-in times are all it holds)."""
     session = managed(Session, session_id)
     if current_caller().is_device:
-        rows, counts = checkin.device_roster(session)
-        return checkin_schemas.device_roster_json(session, rows, counts)
-    rows = session_roster(session, Purpose.VIEW, via="api")
-    return {
-        "session": {
-            **schemas.session_json(session),
-            "event_id": session.event_id,
-            "event_title": session.event.title,
-        },
-        "registrations": [schemas.roster_row_json(row) for row in rows],
-    }
+        rows = checkin.device_roster(session)
+    else:
+        rows = session_roster(session, Purpose.VIEW, via="api")
+    return schemas.Roster(
+        session=schemas.RosterSession.of(session),
+        registrations=[schemas.RosterRow.of(row) for row in rows],
+    )
 
 
 @bp.get("/openapi.json")
 @public
 @no_transaction
+@endpoint(ok={200: (None, "this document (OpenAPI 3.1)")}, public=True)
 def openapi():
-    """The OpenAPI 3.1 description of this API."""
+    """This document"""
     return openapi_document()

@@ -35,7 +35,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from hikisupport.core.database import utcnow
 from hikisupport.core.errors import DomainError, Invalid, NotFound
 from hikisupport.core.extensions import db
-from hikisupport.core.japanese import JST
+from hikisupport.core.japanese import JST, is_katakana
 from hikisupport.core.routing import API_PREFIX
 from hikisupport.models import (
     Attendance,
@@ -408,11 +408,10 @@ def session_for_caller(session_id: int) -> Session:
     return session
 
 
-def device_roster(session: Session) -> tuple[list, Counts]:
-    """What a tablet keeps of a session: its roster (the read is audited) and the counts."""
+def device_roster(session: Session) -> list:
+    """What a tablet keeps of a session: its roster (the read is audited as the device's)."""
     touch(calling_device())
-    rows = session_roster(session, Purpose.VIEW, via="device")
-    return rows, session_counts(session)
+    return session_roster(session, Purpose.VIEW, via="device")
 
 
 @dataclass
@@ -716,6 +715,13 @@ def walk_in(session: Session, person: WalkInInput, now: datetime | None = None) 
     """当日参加: a registration (source walk-in, no address) and its check-in in one step, if a
     seat is free. The same UUID again answers with the same registration."""
     now = now or utcnow()
+    for name in ("family_name", "given_name", "family_name_kana", "given_name_kana"):
+        value = getattr(person, name)
+        # (NFKC can lengthen what was typed: ㍿ is four characters.)
+        if not value or len(value) > 60 or (name.endswith("_kana") and not is_katakana(value)):
+            raise Invalid(
+                "入力内容に誤りがあります。", fields={name: "入力内容を確認してください。"}
+            )
     if person.uuid is not None and (earlier := by_uuid(person.uuid)) is not None:
         if earlier.session_id != session.id or earlier.method != AttendanceMethod.WALK_IN:
             raise UuidReused()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
@@ -168,3 +168,29 @@ class JapanDateTimeField(StringField):
         if self.data is None:
             return getattr(self, "raw", "") or ""
         return self.data.astimezone(JST).strftime("%Y-%m-%dT%H:%M")
+
+
+class JapanDateField(StringField):
+    """`<input type="date">`: ``YYYY-MM-DD`` (全角 digits too) → date; empty → None."""
+
+    input_type = "date"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.raw = ""
+
+    def process_formdata(self, valuelist):
+        self.raw = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not self.raw:
+            return
+        try:
+            value = date.fromisoformat(unicodedata.normalize("NFKC", self.raw))
+        except ValueError:
+            raise ValueError("日付の形式が正しくありません（例：2026-12-01）。") from None
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise ValueError(f"{MIN_YEAR}年から{MAX_YEAR}年までの日付を入力してください。")
+        self.data = value
+
+    def _value(self):
+        return self.data.isoformat() if self.data else (getattr(self, "raw", "") or "")

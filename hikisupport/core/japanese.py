@@ -13,6 +13,24 @@ JST = ZoneInfo("Asia/Tokyo")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 WEEKDAYS = "月火水木金土日"
 
+# JIS X 0401: the prefecture of a 全国地方公共団体コード is its first two digits.
+PREFECTURES = (
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
+    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
+    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
+    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
+    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
+    "鹿児島県", "沖縄県",
+)  # fmt: skip
+
+
+def prefecture_of(code: str) -> str:
+    """「東京都」 for 131156 (杉並区); "" for a code that is not a local government's."""
+    if len(code) < 2 or not code[:2].isdigit() or not 1 <= int(code[:2]) <= 47:
+        return ""
+    return PREFECTURES[int(code[:2]) - 1]
+
+
 # (first day, era name); newest first.
 ERAS = [
     (date(2019, 5, 1), "令和"),

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
 from hikisupport.core.japanese import JST, jst_datetime
+from hikisupport.demo.directory import load_directory
 from hikisupport.models import (
     Admission,
     Event,
@@ -185,4 +186,5 @@ def load_demo() -> bool:
     )
     db.session.add_all([lecture, one_day, three_part, followup])
     db.session.flush()
+    load_directory(today)
     return True

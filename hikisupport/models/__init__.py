@@ -3,6 +3,7 @@
 from hikisupport.models.attendance import Attendance, Reminder
 from hikisupport.models.audit import AuditLog
 from hikisupport.models.checkin import Device, DevicePairing, device_events
+from hikisupport.models.directory import Service, ServiceClosure, ServiceSchedule
 from hikisupport.models.events import Event, Session
 from hikisupport.models.lottery import LotteryDraw
 from hikisupport.models.mail import OutboxMessage
@@ -16,6 +17,8 @@ from hikisupport.models.vocabulary import (
     Admission,
     AgeGroup,
     AttendanceMethod,
+    Booking,
+    ConsultMethod,
     EventKind,
     EventStatus,
     OrganizationKind,
@@ -23,6 +26,10 @@ from hikisupport.models.vocabulary import (
     RegistrationSource,
     RegistrationStatus,
     Residency,
+    ScheduleFrequency,
+    ServiceAudience,
+    ServiceKind,
+    ServiceStatus,
     StaffRole,
     Vocabulary,
 )
@@ -38,6 +45,8 @@ __all__ = [
     "AuditLog",
     "Device",
     "DevicePairing",
+    "Booking",
+    "ConsultMethod",
     "Event",
     "EventKind",
     "EventStatus",
@@ -54,6 +63,13 @@ __all__ = [
     "RegistrationStatus",
     "Residency",
     "Reminder",
+    "ScheduleFrequency",
+    "Service",
+    "ServiceAudience",
+    "ServiceClosure",
+    "ServiceKind",
+    "ServiceSchedule",
+    "ServiceStatus",
     "Session",
     "StaffRole",
     "StaffUser",

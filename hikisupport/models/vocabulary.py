@@ -154,3 +154,56 @@ class StaffRole(Vocabulary):
 class OrganizationKind(Vocabulary):
     WARD = "ward", "区"
     NPO = "npo", "委託先（NPO等）"
+
+
+class ServiceKind(Vocabulary):
+    """What a directory entry is (相談窓口, 居場所 …)."""
+
+    CONSULTATION = "consultation", "相談窓口"
+    IBASHO = "ibasho", "居場所"
+    FAMILY_GROUP = "family_group", "家族会"
+    OTHER = "other", "その他の支援"
+
+
+class ServiceAudience(Vocabulary):
+    """Who a directory entry is for."""
+
+    PERSON = "person", "ご本人"
+    FAMILY = "family", "ご家族"
+    YOUTH = "youth", "若者（おおむね39歳まで）"
+    MIDDLE_AGED = "middle_aged", "中高年（40歳以上）"
+    ANYONE = "anyone", "どなたでも"
+
+
+class ConsultMethod(Vocabulary):
+    """Ways to consult (相談の方法)."""
+
+    PHONE = "phone", "電話"
+    VISIT = "visit", "来所"
+    OUTREACH = "outreach", "訪問（アウトリーチ）"
+    EMAIL = "email", "メール"
+    ONLINE = "online", "オンライン"
+    OTHER = "other", "電話以外の方法（FAX・手紙など）"
+
+
+class Booking(Vocabulary):
+    """Whether a visit needs booking (予約)."""
+
+    REQUIRED = "required", "予約が必要"
+    PREFERRED = "preferred", "予約をおすすめします"
+    NONE = "none", "予約なしで利用できます"
+
+
+class ServiceStatus(Vocabulary):
+    """公開: listed; 一時休止: listed with a notice, never 「開いている」; 終了: not public."""
+
+    PUBLISHED = "published", "公開"
+    PAUSED = "paused", "一時休止"
+    CLOSED = "closed", "終了（非公開）"
+
+
+class ScheduleFrequency(Vocabulary):
+    """Open Referral HSDS `schedule.freq` (RFC 5545 names)."""
+
+    WEEKLY = "WEEKLY", "毎週"
+    MONTHLY = "MONTHLY", "毎月"

@@ -1,7 +1,7 @@
 """check-in devices, pairing codes; attendances record device, times, late uploads and undo
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0007 (after main's directory revision; written on 0002)
 Create Date: 2026-12-02
 
 - `devices` (a tablet for some events of one organization; only the SHA-256 of its token),
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

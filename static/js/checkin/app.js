@@ -195,12 +195,6 @@ async function refresh() {
           ...(local.has(r.ticket) ? pick(local.get(r.ticket)) : {}),
         }));
         await store.replaceRoster(sessionId, rows, keepLocal);
-        state.counts = answer.body.counts;
-        const session = state.sessions.find((s) => s.id === sessionId);
-        if (session) {
-          session.counts = answer.body.counts;
-          await store.putSessions(state.sessions);
-        }
         await loadRoster();
       }
     }
@@ -662,7 +656,7 @@ async function walkIn(event) {
     family_name: data.get("family_name"), given_name: data.get("given_name"),
     family_name_kana: data.get("family_name_kana"), given_name_kana: data.get("given_name_kana"),
     residency: data.get("residency"), age_group: data.get("age_group"),
-    phone: data.get("phone") || "", consent: true,
+    phone: compact(data.get("phone")).replace(/[^0-9]/g, ""), consent: true,
   };
   const item = { id: uuid, kind: "walk_in", ticket: `WALKIN${uuid.slice(0, 8).toUpperCase()}`,
     session_id: state.sessionId, payload };

@@ -54,6 +54,11 @@ class Config:
     # account itself locks only after this many failures from all clients together.
     LOGIN_LOCK_FAILURES = _int("LOGIN_LOCK_FAILURES", 50)
     LOGIN_LOCK_MINUTES = _int("LOGIN_LOCK_MINUTES", 60)
+    # Check-in: a tablet may undo a check-in this long after the server received it; an upload
+    # this long after its scan is flagged late; a pairing code works for this many minutes.
+    CHECKIN_UNDO_SECONDS = _int("CHECKIN_UNDO_SECONDS", 90)
+    CHECKIN_LATE_AFTER_SECONDS = _int("CHECKIN_LATE_AFTER_SECONDS", 300)
+    CHECKIN_PAIRING_MINUTES = _int("CHECKIN_PAIRING_MINUTES", 10)
 
     # How many reverse proxies in front set X-Forwarded-For/-Proto (0: none, trust nothing).
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)

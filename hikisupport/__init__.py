@@ -124,6 +124,11 @@ def _register_extensions(app: Flask) -> None:
 def _register_areas(app: Flask) -> None:
     """Each area's blueprints, commands, mail attachments and callers, in one list."""
     from hikisupport.api.views import bp as api_bp
+    from hikisupport.checkin import services as checkin_services
+    from hikisupport.checkin.api_views import bp as checkin_api_bp
+    from hikisupport.checkin.cli import device_cli
+    from hikisupport.checkin.staff_views import bp as checkin_staff_bp
+    from hikisupport.checkin.views import bp as checkin_bp
     from hikisupport.core.health import bp as health_bp
     from hikisupport.demo.cli import demo_cli
     from hikisupport.directory.staff_views import bp as staff_directory_bp
@@ -140,10 +145,18 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.registration.views import bp as registration_bp
     from hikisupport.rosters.views import bp as rosters_bp
     from hikisupport.staff import auth as staff_auth
+    from hikisupport.staff.access import register_caller_loader
     from hikisupport.staff.cli import staff_cli
     from hikisupport.staff.views import bp as staff_bp
 
-    staff_auth.init_app(app)  # staff callers: session cookie or API token
+    # The check-in API lives under /api/v1 with the rest of the API (endpoints api.checkin.*).
+    # (Blueprints are module-level: nested once per process, before the first app takes them.)
+    if not any(child is checkin_api_bp for child, _ in api_bp._blueprints):
+        api_bp.register_blueprint(checkin_api_bp)
+    # Check-in devices by their token (tried first: it needs no query unless the bearer token is
+    # a device's), then staff by session cookie or API token.
+    register_caller_loader(checkin_services.device_caller)
+    staff_auth.init_app(app)
     municipality_templating.init_app(app)
     for blueprint in (
         events_bp,
@@ -156,6 +169,8 @@ def _register_areas(app: Flask) -> None:
         directory_bp,
         staff_directory_bp,
         staff_mail_bp,
+        checkin_bp,
+        checkin_staff_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)
@@ -163,5 +178,5 @@ def _register_areas(app: Flask) -> None:
     register_attachment_builder(app, notifications.TICKET, notifications.ticket_parts)
 
     mail_cli.add_command(mail_remind)
-    for command in (demo_cli, mail_cli, staff_cli):
+    for command in (demo_cli, device_cli, mail_cli, staff_cli):
         app.cli.add_command(command)

@@ -267,3 +267,35 @@ def test_the_audit_log_is_append_only_after_flask_db_upgrade(migrated):
             conn.execute(sa.text(statement))
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT action FROM audit_log")).scalar() == "test"
+
+
+def test_0005_keeps_attendances_and_adds_the_check_in_record(migrated):
+    migrated("0001")
+    with db.engine.begin() as conn:
+        ids = seed_0001(conn)
+    migrated(previous_of("0005"))
+    migrated("0005")
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT registration_id, method, late, received_at, checked_in_at, device_id "
+                "FROM attendances WHERE id = :id"
+            ),
+            {"id": ids["attendance"]},
+        ).one()
+    assert row.registration_id == ids["registration"] and row.method == "qr"
+    assert not row.late and row.device_id is None
+    assert str(row.received_at)[:19] == str(row.checked_in_at)[:19]
+    # The new method is allowed, the unique pair still holds.
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE attendances SET method = 'paper'"))
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+        insert(
+            conn,
+            "attendances",
+            registration_id=ids["registration"],
+            session_id=conn.execute(sa.text("SELECT id FROM sessions")).scalar(),
+            checked_in_at=_at(10),
+            method="qr",
+            late=False,
+        )

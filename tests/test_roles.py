@@ -50,9 +50,11 @@ def concrete(path: str, world) -> str:
         "staff_id": world.policy.id,
         "token_id": world.token_id,
         "message_id": world.message_id,
+        "device_id": world.device_id,
         "service_id": world.service_id,
         "contact_id": world.contact_id,
     }
+    path = path.replace("<uuid:checkin_id>", world.checkin_uuid)
     for name, value in values.items():
         path = path.replace(f"<id:{name}>", str(value))
     assert "<" not in path, f"no sample for {path}: add it to `concrete`"
@@ -64,7 +66,7 @@ def call(client, method: str, path: str, token: str | None):
     if method == "GET":
         return client.get(path)
     if path.startswith("/api/"):
-        return client.post(path, json={}, headers=headers)
+        return client.open(path, method=method, json={}, headers=headers)
     return client.post(path, data={"csrf_token": token or ""})
 
 
@@ -90,6 +92,17 @@ def test_role_matrix(app, staff_world, login_as, make_service, rule, method, end
     staff_world.contact_id = contact.id
     staff_world.token_id = db.session.scalar(sa.select(ApiToken.id))
     staff_world.message_id = db.session.scalar(sa.select(OutboxMessage.id))
+    # A check-in device of the event, and a check-in (an undo's target).
+    from hikisupport.checkin import services as checkin
+
+    event = db.session.merge(staff_world.event)
+    staff_world.device_id = checkin.create_device("受付1", [event]).id
+    confirmed = next(r for r in staff_world.registrations if r.status == "confirmed")
+    staff_world.checkin_uuid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    checkin.check_in(
+        event.sessions[0], checkin.CheckinInput(confirmed.ticket, uuid=staff_world.checkin_uuid)
+    )
+    db.session.commit()
     staff_world.service_id = make_service().id
     access = app.view_functions[endpoint].access
     path = concrete(rule, staff_world)

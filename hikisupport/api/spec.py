@@ -102,6 +102,7 @@ MESSAGES: dict[str, str | Callable[[dict], str]] = {
     "enum": lambda e: f"{_words(e)} のいずれかで指定してください。",
     "literal_error": lambda e: f"{_words(e)} のいずれかで指定してください。",
     "list_type": "配列で指定してください。",
+    "consent_required": "利用目的を説明し、同意を得てから true を指定してください。",
     "too_short": lambda e: f"{e['ctx']['min_length']}件以上で指定してください。",
     "too_long": lambda e: f"{e['ctx']['max_length']}件以内で指定してください。",
 }

@@ -9,6 +9,7 @@ from wtforms.validators import ValidationError
 
 from hikisupport.api import schemas
 from hikisupport.api.spec import PREFIX, endpoint, openapi_document
+from hikisupport.checkin import services as checkin
 from hikisupport.core.errors import Invalid
 from hikisupport.core.extensions import csrf
 from hikisupport.core.transaction import no_transaction, writes
@@ -17,6 +18,7 @@ from hikisupport.models import Session
 from hikisupport.rosters.services import Purpose, event_roster, session_roster, totals
 from hikisupport.staff.access import (
     ALL_STAFF,
+    DEVICE,
     MANAGERS,
     current_caller,
     event_for_staff,
@@ -83,13 +85,17 @@ def event_registrations(event_id: int):
 
 
 @bp.get("/sessions/<id:session_id>/roster")
-@requires(*MANAGERS, personal_data=True, scope="organization")
+@requires(*MANAGERS, DEVICE, personal_data=True, scope="organization")
 @writes  # the audit row
 @endpoint(ok={200: schemas.Roster}, errors=(401, 403, 404))
 def roster(session_id: int):
-    """A session's confirmed registrations with their check-in times (organizer, admin)."""
+    """A session's confirmed registrations with their check-in times (organizer, admin, a
+    device of the event: names, フリガナ, tickets, status and check-in times are all it holds)."""
     session = managed(Session, session_id)
-    rows = session_roster(session, Purpose.VIEW, via="api")
+    if current_caller().is_device:
+        rows = checkin.device_roster(session)
+    else:
+        rows = session_roster(session, Purpose.VIEW, via="api")
     return schemas.Roster(
         session=schemas.RosterSession.of(session),
         registrations=[schemas.RosterRow.of(row) for row in rows],

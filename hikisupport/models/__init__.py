@@ -2,6 +2,7 @@
 
 from hikisupport.models.attendance import Attendance, Reminder
 from hikisupport.models.audit import AuditLog
+from hikisupport.models.checkin import Device, DevicePairing, device_events
 from hikisupport.models.contacts import ContactTask
 from hikisupport.models.directory import Service, ServiceClosure, ServiceSchedule
 from hikisupport.models.events import Event, Session
@@ -45,6 +46,8 @@ __all__ = [
     "Attendance",
     "AttendanceMethod",
     "AuditLog",
+    "Device",
+    "DevicePairing",
     "Booking",
     "ConsultMethod",
     "CancelReason",
@@ -78,4 +81,5 @@ __all__ = [
     "StaffRole",
     "StaffUser",
     "Vocabulary",
+    "device_events",
 ]

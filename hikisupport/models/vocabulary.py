@@ -132,6 +132,8 @@ class AttendanceMethod(Vocabulary):
     NAME = "name", "名前から"
     WALK_IN = "walk_in", "当日参加"
     STAFF = "staff", "職員が入力"
+    # A tick on the printed 受付名簿, entered by staff afterwards.
+    PAPER = "paper", "紙の名簿"
 
 
 class OutboxStatus(Vocabulary):

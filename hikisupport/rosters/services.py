@@ -89,7 +89,7 @@ def _event_rows(event: Event, query: str) -> list[RosterRow]:
     attended = (
         sa.select(Attendance.registration_id, sa.func.count().label("n"))
         .join(Session, Session.id == Attendance.session_id)
-        .where(Session.event_id == event.id)
+        .where(Session.event_id == event.id, Attendance.undone_at.is_(None))
         .group_by(Attendance.registration_id)
         .subquery()
     )
@@ -111,7 +111,9 @@ def _session_rows(session: Session, query: str) -> list[RosterRow]:
         .outerjoin(
             Attendance,
             sa.and_(
-                Attendance.registration_id == Registration.id, Attendance.session_id == session.id
+                Attendance.registration_id == Registration.id,
+                Attendance.session_id == session.id,
+                Attendance.undone_at.is_(None),  # an undone check-in does not count
             ),
         )
         .where(

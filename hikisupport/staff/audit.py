@@ -92,6 +92,13 @@ ACTIONS = {
     "directory.check": "相談先の内容を確認",
     "directory.export": "相談先一覧を出力",
     "directory.import": "相談先一覧を取り込み",
+    "device.create": "受付端末を追加",
+    "device.pairing_code": "受付端末の接続コードを発行",
+    "device.pair": "受付端末を接続",
+    "device.revoke": "受付端末を無効化",
+    "attendance.paper": "紙の名簿の受付を入力",
+    "attendance.undo": "受付を取り消し",
+    "attendance.redo": "取り消した受付をやり直し",
 }
 
 # The details' names and, where they are codes, their values in words.

@@ -1,0 +1,275 @@
+"""Check-in at the door: 20 tablets posting check-ins at once, against gunicorn.
+
+For each database (SQLite file, PostgreSQL) this
+
+1. makes a fresh database and migrates it with `flask db upgrade`;
+2. creates a course held today with two sessions and N confirmed people, and 20 devices
+   (each with its token, as `flask device create` makes them);
+3. starts gunicorn on it (sync workers, as in production);
+4. **single**: each device posts its share of the people to session 1, one check-in per request
+   (`POST /api/v1/checkins`), and one in ten again with a new UUID (a second scan: 200);
+5. **batch**: each device posts its share to session 2 as batches (`POST /api/v1/checkins/batch`,
+   an offline queue being sent);
+6. checks the database: exactly one attendance per person and session, no error answered.
+
+Latency is measured at the client per request (p50 / p99, ms); throughput is check-ins per
+second over the whole phase. Run by hand; not part of the test suite:
+
+    python bench/checkin.py [--db sqlite|postgresql|both] [--people 1000] [--devices 20]
+                            [--batch 25] [--workers 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from rush import Gunicorn, environment, free_port, summarise  # noqa: E402
+
+# The server used to create the benchmark's own database (never the shared `test` one).
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+BENCH_DB = "hikisupport_bench_checkin"
+
+
+def fresh_database(kind: str, workdir: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'checkin.sqlite3'}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
+        conn.execute(sa.text(f"CREATE DATABASE {BENCH_DB}"))
+    admin.dispose()
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+
+
+def prepare(database_url: str, env: dict, people: int, devices: int) -> dict:
+    import subprocess
+
+    flask = [sys.executable, "-m", "flask", "--app", "hikisupport"]
+    subprocess.run([*flask, "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
+    os.environ.update({k: env[k] for k in ("APP_ENV", "SECRET_KEY")})
+    from hikisupport import create_app
+    from hikisupport.checkin import services
+    from hikisupport.core.extensions import db
+    from hikisupport.models import Event, Person, Registration, Session
+    from hikisupport.registration.tickets import new_personal_token, new_ticket_code
+    from hikisupport.staff.services import get_or_create_organization
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        now = datetime.now(UTC)
+        event = Event(
+            organization=get_or_create_organization("杉並区", kind="ward"),
+            kind="course",
+            title="ひきこもりサポーター養成講座（受付ベンチマーク）",
+            capacity=people,
+            waitlist=True,
+            certifies=True,
+            registration_opens_at=now - timedelta(days=30),
+            registration_closes_at=now,
+            sessions=[
+                Session(
+                    number=n,
+                    starts_at=now - timedelta(minutes=10),
+                    ends_at=now + timedelta(hours=2),
+                    venue="杉並区役所",
+                )
+                for n in (1, 2)
+            ],
+        )
+        db.session.add(event)
+        db.session.flush()
+        tickets = set()
+        while len(tickets) < people:
+            tickets.add(new_ticket_code())
+        for i, ticket in enumerate(sorted(tickets)):
+            person = Person(email=f"bench{i}@example.jp", created_at=now)
+            db.session.add(
+                Registration(
+                    event=event,
+                    person=person,
+                    status="confirmed",
+                    token=new_personal_token(),
+                    ticket=ticket,
+                    family_name="杉並",
+                    given_name=f"花子{i}",
+                    family_name_kana="スギナミ",
+                    given_name_kana="ハナコ",
+                    phone="0333122111",
+                    residency="live",
+                    age_group="50s",
+                    source="web",
+                    consented_at=now,
+                    confirmed_at=now,
+                )
+            )
+        tokens = []
+        for n in range(devices):
+            device = services.create_device(f"受付{n + 1}", [event])
+            tokens.append(services.issue_token(device))
+        db.session.commit()
+        sessions = [s.id for s in event.sessions]
+        db.engine.dispose()
+    return {"tickets": sorted(tickets), "tokens": tokens, "sessions": sessions}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def phase(url: str, world: dict, session_id: int, batch: int) -> dict:
+    """Every device checks its share of the people in; returns latencies and throughput."""
+    devices = len(world["tokens"])
+    shares = [world["tickets"][n::devices] for n in range(devices)]
+    latencies, statuses, lock = [], {}, threading.Lock()
+    start = threading.Barrier(devices, timeout=60)
+    checkins = 0
+
+    def tablet(n: int):
+        nonlocal checkins
+        headers = {"Authorization": f"Bearer {world['tokens'][n]}"}
+        mine = shares[n]
+        with requests.Session() as http:
+            http.get(url + "/healthz", timeout=30)
+            start.wait()
+            if batch <= 1:
+                plan = [[t] for t in mine] + [[t] for t in mine[::10]]  # 1 in 10 scanned twice
+            else:
+                plan = [mine[i : i + batch] for i in range(0, len(mine), batch)]
+            for chunk in plan:
+                items = [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "ticket": t,
+                        "session_id": session_id,
+                        "scanned_at": now_iso(),
+                        "method": secrets.choice(["qr", "name"]),
+                    }
+                    for t in chunk
+                ]
+                t0 = time.perf_counter()
+                if batch <= 1:
+                    response = http.post(
+                        url + "/api/v1/checkins", json=items[0], headers=headers, timeout=60
+                    )
+                    codes = [response.status_code]
+                else:
+                    response = http.post(
+                        url + "/api/v1/checkins/batch",
+                        json={"checkins": items},
+                        headers=headers,
+                        timeout=60,
+                    )
+                    codes = (
+                        [r["http_status"] for r in response.json()["results"]]
+                        if response.status_code == 200
+                        else [response.status_code] * len(items)
+                    )
+                elapsed = time.perf_counter() - t0
+                with lock:
+                    latencies.append(elapsed)
+                    checkins += len(items)
+                    for code in codes:
+                        statuses[code] = statuses.get(code, 0) + 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(devices) as pool:
+        for future in [pool.submit(tablet, n) for n in range(devices)]:
+            future.result(timeout=900)
+    seconds = time.perf_counter() - started
+    return {
+        "requests": len(latencies),
+        "checkins": checkins,
+        "seconds": round(seconds, 2),
+        "checkins_per_second": round(checkins / seconds, 1),
+        "requests_per_second": round(len(latencies) / seconds, 1),
+        "statuses": statuses,
+        **{f"{k}_ms": round(v, 1) for k, v in summarise(latencies).items()},
+    }
+
+
+def check_database(database_url: str, sessions: list[int]) -> dict:
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        counts = {
+            s: conn.execute(
+                sa.text("SELECT count(*) FROM attendances WHERE session_id = :s"), {"s": s}
+            ).scalar()
+            for s in sessions
+        }
+        duplicates = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM (SELECT registration_id, session_id FROM attendances "
+                "GROUP BY registration_id, session_id HAVING count(*) > 1) d"
+            )
+        ).scalar()
+    engine.dispose()
+    return {"rows_per_session": list(counts.values()), "duplicate_pairs": duplicates}
+
+
+def run(kind: str, args) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        database_url = fresh_database(kind, Path(tmp))
+        env = {**environment(database_url, port), "RATELIMIT_ENABLED": "0"}
+        world = prepare(database_url, env, args.people, args.devices)
+        server = Gunicorn(env, port, args.workers, "sync", 1)
+        try:
+            single = phase(server.url, world, world["sessions"][0], 1)
+            batch = phase(server.url, world, world["sessions"][1], args.batch)
+        finally:
+            server.stop()
+        result = {"database": kind, "single": single, "batch": batch}
+        result.update(check_database(database_url, world["sessions"]))
+    result["ok"] = (
+        result["rows_per_session"] == [args.people, args.people]
+        and result["duplicate_pairs"] == 0
+        and set(single["statuses"]) <= {200, 201}
+        and set(batch["statuses"]) <= {201}
+    )
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--people", type=int, default=1000)
+    parser.add_argument("--devices", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=25)
+    parser.add_argument("--workers", type=int, default=5)
+    args = parser.parse_args()
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    results = [run(kind, args) for kind in kinds]
+    print(json.dumps(results, ensure_ascii=False, indent=2))
+    print()
+    print("| | " + " | ".join(r["database"] for r in results) + " |")
+    print("|---|" + "---|" * len(results))
+    for mode in ("single", "batch"):
+        for key in ("checkins_per_second", "requests_per_second", "p50_ms", "p99_ms"):
+            cells = " | ".join(str(r[mode][key]) for r in results)
+            print(f"| {mode} {key} | {cells} |")
+    print("| rows per session | " + " | ".join(str(r["rows_per_session"]) for r in results) + " |")
+    sys.exit(0 if all(r["ok"] for r in results) else 1)
+
+
+if __name__ == "__main__":
+    main()

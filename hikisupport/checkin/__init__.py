@@ -1,0 +1,1 @@
+"""Check-in (受付) at the venue: the tablet page, its API, devices and their pairing."""

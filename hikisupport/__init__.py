@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config as config_module
 from hikisupport.core import errors, security, templating, transaction
 from hikisupport.core.database import sqlite_engine_options
-from hikisupport.core.extensions import csrf, db, migrate
+from hikisupport.core.extensions import csrf, db, limiter, migrate
 from hikisupport.core.extensions import mail as mail_extension
 from hikisupport.core.logs import install_redaction
 from hikisupport.core.routing import CONVERTERS
@@ -105,6 +105,7 @@ def _register_extensions(app: Flask) -> None:
     transaction.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     mail_extension.init_app(app)
     templating.init_app(app)
     if app.config.get("TRUSTED_PROXIES"):
@@ -133,6 +134,9 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.staff import auth as staff_auth
     from hikisupport.staff.cli import staff_cli
     from hikisupport.staff.views import bp as staff_bp
+    from hikisupport.supporters import notifications as supporter_notifications
+    from hikisupport.supporters.staff_views import bp as staff_supporters_bp
+    from hikisupport.supporters.views import bp as supporters_bp
 
     staff_auth.init_app(app)  # staff callers: session cookie or API token
     municipality_templating.init_app(app)
@@ -146,10 +150,15 @@ def _register_areas(app: Flask) -> None:
         rosters_bp,
         staff_mail_bp,
         api_bp,
+        supporters_bp,
+        staff_supporters_bp,
     ):
         app.register_blueprint(blueprint)
 
     register_attachment_builder(app, notifications.TICKET, notifications.ticket_parts)
+    register_attachment_builder(
+        app, supporter_notifications.CERTIFICATE, supporter_notifications.certificate_parts
+    )
 
     mail_cli.add_command(mail_remind)
     for command in (demo_cli, mail_cli, staff_cli):

@@ -60,6 +60,7 @@ pytest_plugins = [
     "fixtures.registration",
     "fixtures.staff",
     "fixtures.site",
+    "fixtures.supporters",
 ]
 
 BACKENDS = ["sqlite"]

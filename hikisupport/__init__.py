@@ -135,11 +135,13 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.staff.cli import staff_cli
     from hikisupport.staff.views import bp as staff_bp
     from hikisupport.supporters import notifications as supporter_notifications
+    from hikisupport.supporters import templating as supporters_templating
     from hikisupport.supporters.staff_views import bp as staff_supporters_bp
     from hikisupport.supporters.views import bp as supporters_bp
 
     staff_auth.init_app(app)  # staff callers: session cookie or API token
     municipality_templating.init_app(app)
+    supporters_templating.init_app(app)
     for blueprint in (
         events_bp,
         registration_bp,

@@ -130,6 +130,8 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.registration.cli import mail_remind
     from hikisupport.registration.staff_views import bp as staff_registrations_bp
     from hikisupport.registration.views import bp as registration_bp
+    from hikisupport.reports.api import bp as reports_api_bp
+    from hikisupport.reports.views import bp as reports_bp
     from hikisupport.rosters.views import bp as rosters_bp
     from hikisupport.staff import auth as staff_auth
     from hikisupport.staff.cli import staff_cli
@@ -154,6 +156,8 @@ def _register_areas(app: Flask) -> None:
         api_bp,
         supporters_bp,
         staff_supporters_bp,
+        reports_bp,
+        reports_api_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -116,6 +116,22 @@ REGISTRATION = {
 }
 
 
+def _supporter_report_schema() -> dict:
+    """From the pydantic model that renders the response (reports.schemas)."""
+    from hikisupport.reports.schemas import SupporterReport
+
+    return SupporterReport.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
+def _supporter_report_components() -> dict:
+    schema = _supporter_report_schema()
+    definitions = schema.pop("$defs", {})
+    return {"SupporterReport": schema, **definitions}
+
+
+SUPPORTER_REPORT = {"$ref": "#/components/schemas/SupporterReport"}
+
+
 def _errors(*codes: int) -> dict:
     return {
         str(code): {"description": text, "content": {"application/json": {"schema": ERROR}}}
@@ -159,6 +175,7 @@ def openapi_document() -> dict:
                 "EventInput": EVENT_INPUT,
                 "Session": SESSION,
                 "Registration": REGISTRATION,
+                **_supporter_report_components(),
             },
         },
         "security": [{"bearer": []}, {"session": []}],
@@ -209,6 +226,12 @@ def openapi_document() -> dict:
                         }
                     )
                     | _errors(401, 403, 404),
+                }
+            },
+            "/reports/supporters": {
+                "get": {
+                    "summary": "ひきこもりサポーターの人数 per fiscal year, 実人数 (policy, admin)",
+                    "responses": _ok(SUPPORTER_REPORT) | _errors(401, 403),
                 }
             },
             "/openapi.json": {

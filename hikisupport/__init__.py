@@ -131,6 +131,7 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.registration.staff_views import bp as staff_registrations_bp
     from hikisupport.registration.views import bp as registration_bp
     from hikisupport.reports.api import bp as reports_api_bp
+    from hikisupport.reports.staff_views import bp as staff_reports_bp
     from hikisupport.reports.views import bp as reports_bp
     from hikisupport.rosters.views import bp as rosters_bp
     from hikisupport.staff import auth as staff_auth
@@ -138,6 +139,7 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.staff.views import bp as staff_bp
     from hikisupport.supporters import notifications as supporter_notifications
     from hikisupport.supporters import templating as supporters_templating
+    from hikisupport.supporters.cli import retention_cli
     from hikisupport.supporters.staff_views import bp as staff_supporters_bp
     from hikisupport.supporters.views import bp as supporters_bp
 
@@ -158,6 +160,7 @@ def _register_areas(app: Flask) -> None:
         staff_supporters_bp,
         reports_bp,
         reports_api_bp,
+        staff_reports_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -167,5 +170,5 @@ def _register_areas(app: Flask) -> None:
     )
 
     mail_cli.add_command(mail_remind)
-    for command in (demo_cli, mail_cli, staff_cli):
+    for command in (demo_cli, mail_cli, staff_cli, retention_cli):
         app.cli.add_command(command)

@@ -4,18 +4,37 @@ and the certificate PDF."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from pathlib import Path
 
-from hikisupport.core.errors import answer_refusals_with
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from hikisupport.core.errors import DomainError, answer_refusals_with
 from hikisupport.core.extensions import db
 from hikisupport.core.transaction import writes
-from hikisupport.models import Certification, Event, EventKind, Registration
+from hikisupport.models import (
+    Certification,
+    ErasureKind,
+    Event,
+    EventKind,
+    Organization,
+    PastCourseImport,
+    Person,
+    Registration,
+)
 from hikisupport.staff import audit
-from hikisupport.staff.access import MANAGERS, can_manage, event_for_staff, managed, requires
-from hikisupport.supporters import services
+from hikisupport.staff.access import (
+    ADMIN,
+    MANAGERS,
+    can_manage,
+    event_for_staff,
+    managed,
+    requires,
+)
+from hikisupport.supporters import past_courses as past_courses_service
+from hikisupport.supporters import persons, retention, services
 from hikisupport.supporters.certificates import certificate_pdf
-from hikisupport.supporters.forms import CohortForm, CorrectionForm, ReasonForm
+from hikisupport.supporters.forms import CohortForm, CorrectionForm, MergeForm, ReasonForm
 from hikisupport.supporters.notifications import certificate_filename
 from hikisupport.supporters.views import pdf_response
 
@@ -180,3 +199,199 @@ def unlink_cohort(event_id: int):
     services.unlink_cohort(event)
     flash("振替の結びつきを外しました。", "success")
     return redirect(url_for(".completion", event_id=event_id), code=303)
+
+
+# ---------------------------------------------------------------------------------------------
+# Person records (admin): search, read, merge, erase on request
+
+
+def _person(person_id: int) -> Person:
+    return db.session.get(Person, person_id) or abort(404)
+
+
+@bp.get("/persons")
+@requires(ADMIN, personal_data=True)
+@writes  # the audit row
+def person_search():
+    """人の記録: find a person by name, フリガナ, e-mail address or phone number."""
+    query = request.args.get("q", "")[:100]
+    found = persons.search(query) if query.strip() else []
+    return render_template("supporters/staff/persons.html", query=query, found=found)
+
+
+@bp.get("/persons/<id:person_id>")
+@requires(ADMIN, personal_data=True)
+@writes  # the audit row
+def person(person_id: int):
+    """One person's registrations and certifications; merge and erase from here."""
+    record = persons.read(_person(person_id))
+    return render_template(
+        "supporters/staff/person.html",
+        record=record,
+        merge_form=MergeForm(formdata=None),
+        erase_form=ReasonForm(formdata=None),
+    )
+
+
+@bp.route("/persons/<id:person_id>/merge", methods=["GET", "POST"])
+@requires(ADMIN, personal_data=True)
+@writes  # the preview is audited too
+def merge_person(person_id: int):
+    """Merge this record into another: a preview first, then with a reason."""
+    duplicate = _person(person_id)
+    form = MergeForm(request.form if request.method == "POST" else request.args)
+    into_id = request.values.get("into_id", type=int)
+    into = db.session.get(Person, into_id) if into_id and into_id < 2**31 else None
+
+    def back(error):
+        flash(error.message, "error")
+        return redirect(url_for(".person", person_id=person_id), code=303)
+
+    if into is None:
+        flash("統合先の記録の番号を確かめてください。", "error")
+        return redirect(url_for(".person", person_id=person_id), code=303)
+    answer_refusals_with(None, back)
+    if request.method == "GET" or not form.reason.data:
+        preview = persons.preview_merge(duplicate, into)
+        status = 422 if request.method == "POST" else 200
+        return render_template("supporters/staff/merge.html", preview=preview, form=form), status
+    persons.merge(duplicate, into, form.reason.data)
+    flash(f"記録 #{duplicate.id} を #{into.id} に統合しました。", "success")
+    return redirect(url_for(".person", person_id=into.id), code=303)
+
+
+@bp.post("/persons/<id:person_id>/erase")
+@requires(ADMIN, personal_data=True)
+def erase_person(person_id: int):
+    """Erase a person's personal data at their request (reason required); counts unchanged."""
+    target = _person(person_id)
+    form = ReasonForm()
+
+    def back(error):
+        flash(error.message, "error")
+        return redirect(url_for(".person", person_id=person_id), code=303)
+
+    answer_refusals_with(None, back)
+    persons.erase(target, ErasureKind.REQUEST, form.reason.data or "")
+    flash("個人情報を削除しました（修了認定と集計の数は変わりません）。", "success")
+    return redirect(url_for(".person", person_id=person_id), code=303)
+
+
+# ---------------------------------------------------------------------------------------------
+# Retention (admin)
+
+
+@bp.get("/retention")
+@requires(ADMIN, personal_data=True)
+@writes  # the dry run is audited
+def retention_page():
+    """保存期間: who would be anonymised now (a dry run), and the button to do it."""
+    return render_template(
+        "supporters/staff/retention.html",
+        candidates=retention.purge(dry_run=True),
+        years=retention.retention_years(),
+    )
+
+
+@bp.post("/retention/purge")
+@requires(ADMIN)
+def retention_purge():
+    """Anonymise everyone due now; the count stays as it was."""
+    done = retention.purge()
+    flash(f"{len(done)}名の個人情報を匿名化しました。集計の数は変わりません。", "success")
+    return redirect(url_for(".retention_page"), code=303)
+
+
+# ---------------------------------------------------------------------------------------------
+# Past courses (admin): upload, dry run, apply
+
+
+SAMPLE = Path(__file__).parent / "samples" / "past_courses.csv"
+
+
+def _organizations() -> list[Organization]:
+    return list(db.session.scalars(sa.select(Organization).order_by(Organization.id)))
+
+
+@bp.get("/imports/past-courses")
+@requires(ADMIN)
+def past_courses():
+    """過去の講座の取込: the columns, a sample file, the upload form."""
+    return render_template(
+        "supporters/staff/import.html",
+        columns=past_courses_service.COLUMNS,
+        required=past_courses_service.REQUIRED,
+        organizations=_organizations(),
+        batch=None,
+        plan=None,
+    )
+
+
+@bp.get("/imports/past-courses/sample.csv")
+@requires(ADMIN)
+def past_courses_sample():
+    """The sample roster (UTF-8 with BOM)."""
+    return (
+        b"\xef\xbb\xbf" + SAMPLE.read_bytes(),
+        200,
+        {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="past_courses_sample.csv"',
+        },
+    )
+
+
+@bp.post("/imports/past-courses")
+@requires(ADMIN, personal_data=True)
+def past_courses_check():
+    """The dry run: every row checked, the matches shown; nothing is created yet."""
+    upload = request.files.get("file")
+    organization = db.session.get(
+        Organization, request.form.get("organization_id", 0, type=int) or 0
+    )
+
+    def page(refusal=None):
+        return render_template(
+            "supporters/staff/import.html",
+            columns=past_courses_service.COLUMNS,
+            required=past_courses_service.REQUIRED,
+            organizations=_organizations(),
+            batch=None,
+            plan=None,
+            refusal=refusal,
+        )
+
+    if upload is None or not upload.filename:
+        return page(DomainError("名簿ファイルを選んでください。")), 422
+    if organization is None:
+        return page(DomainError("主催団体を選んでください。")), 422
+    answer_refusals_with(None, page)
+    batch, plan = past_courses_service.upload(upload.read(), upload.filename, organization)
+    return render_template(
+        "supporters/staff/import.html",
+        columns=past_courses_service.COLUMNS,
+        required=past_courses_service.REQUIRED,
+        organizations=_organizations(),
+        batch=batch,
+        plan=plan,
+    ), (200 if plan.ok else 422)
+
+
+@bp.post("/imports/past-courses/<id:import_id>/apply")
+@requires(ADMIN)
+def past_courses_apply(import_id: int):
+    """Apply a checked roster: all rows or none."""
+    batch = db.session.get(PastCourseImport, import_id) or abort(404)
+
+    def back(error):
+        flash(error.message, "error")
+        return redirect(url_for(".past_courses"), code=303)
+
+    answer_refusals_with(None, back)
+    created = past_courses_service.apply(batch)
+    flash(
+        f"取り込みました：催し{created['events']}件、出席{created['attendances']}件、"
+        f"修了認定{created['certifications']}件。",
+        "success",
+    )
+    return redirect(url_for(".past_courses"), code=303)

@@ -303,3 +303,77 @@ def test_lecture_attendance_persons_and_attendances(world, course, enrol, attend
     report = indicator_report(as_of=AS_OF)
     (fy,) = report.lectures
     assert (fy.fiscal_year, fy.persons, fy.attendances) == (2026, 2, 3)
+
+
+def test_the_policy_role_sees_no_personal_data_on_any_page_or_export(
+    some_supporters, staff_world, login_as, app
+):
+    """Walk every GET route the policy role may open (from the URL map) and read each answer
+    as its user would — HTML, JSON, CSV, and the .xlsx cell by cell."""
+    from hikisupport.staff.access import Access
+
+    personal = {
+        "杉並 花子",
+        "花子1",
+        "person1@example.jp",
+        "スギナミ",
+        "0333122111",
+        "03-3312-2111",
+    }
+    client = login_as(staff_world.policy)
+    opened = []
+    for rule in app.url_map.iter_rules():
+        access = getattr(app.view_functions[rule.endpoint], "access", None)
+        if not isinstance(access, Access) or "policy" not in access.roles:
+            continue
+        if "GET" not in rule.methods or rule.arguments - {"event_id"}:
+            continue
+        path = rule.rule.replace("<id:event_id>", str(staff_world.event.id))
+        response = client.get(path, follow_redirects=True)
+        assert response.status_code == 200, path
+        if path.endswith(".xlsx"):
+            workbook = load_workbook(io.BytesIO(response.data))
+            text = "\n".join(
+                str(c.value) for ws in workbook for row in ws.iter_rows() for c in row if c.value
+            )
+        else:
+            text = response.data.decode("utf-8-sig")
+        opened.append(path)
+        for word in personal:
+            assert word not in text, (path, word)
+    assert {"/reports/supporters", "/reports/supporters.csv", "/reports/supporters.xlsx"} <= set(
+        opened
+    )
+    assert "/api/v1/reports/supporters" in opened
+
+
+def test_a_course_end_to_end_moves_the_chart(world, make_event, sign_up, staff_world, login_as):
+    """Sign-up through the form, check-in (the seam), completion → a certificate, and the
+    policy office's chart and table move by one."""
+    from fixtures.supporters import record_attendance
+
+    from hikisupport.models import Registration
+
+    policy = login_as(staff_world.policy)
+    before = policy.get("/api/v1/reports/supporters").json["fiscal_years"][-1]["cumulative"]
+    event = make_event(sessions=1, capacity=5)
+    assert sign_up(event.id, email="e2e@example.jp").status_code == 303
+    registration = db.session.scalar(
+        sa.select(Registration).where(Registration.event_id == event.id)
+    )
+    from datetime import UTC, datetime, timedelta
+
+    session = event.sessions[0]  # the day comes: the session is held (an hour ago)
+    session.starts_at = datetime.now(UTC) - timedelta(hours=1)
+    session.ends_at = session.starts_at + timedelta(hours=2)
+    db.session.commit()
+    record_attendance(registration, event.sessions[0])
+    db.session.commit()
+    (certification,) = [c for c in certifications() if c.event_id == event.id]
+    after = policy.get("/api/v1/reports/supporters").json["fiscal_years"][-1]["cumulative"]
+    assert after == before + 1
+    html = policy.get("/reports/supporters").get_data(as_text=True)
+    assert f">{after}</text>" in html  # the bar's label in the SVG
+    assert certification.number in login_as(staff_world.organizer).get(
+        f"/staff/events/{event.id}/completion"
+    ).get_data(as_text=True)

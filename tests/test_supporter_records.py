@@ -294,7 +294,7 @@ def test_an_excel_roster_imports_too(ward, staff_world, login_as):
 
 def test_a_file_without_the_columns_is_refused_in_japanese(ward, staff_world, login_as):
     client = login_as(staff_world.admin)
-    response = upload(client, "a,b\n1,2\n".encode(), "x.csv", staff_world.ward.id)
+    response = upload(client, b"a,b\n1,2\n", "x.csv", staff_world.ward.id)
     assert response.status_code == 422
     assert "1行目（見出し）に次の列がありません" in response.get_data(as_text=True)
 

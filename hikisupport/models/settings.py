@@ -7,7 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hikisupport.core.extensions import db
 
-
 INDICATOR_DEFINITION = (
     "ひきこもりに関する講演会・サポーター養成講座等に参加し、ひきこもり状態にある方への理解を"
     "深め、相談支援機関等の案内ができるようになった区民の人数"

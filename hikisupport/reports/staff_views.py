@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
@@ -56,8 +56,11 @@ class IndicatorForm(BaseForm):
 def indicator():
     """指標の設定: name, unit, definition, counted residency, targets, threshold, retention."""
     municipality = db.session.scalar(sa.select(Municipality).order_by(Municipality.id).limit(1))
-    if municipality is None:
-        abort(404)
+    if municipality is None:  # before set-up (`flask demo load` or the municipality's row)
+        if request.method == "POST":
+            flash("自治体の設定がまだありません。", "error")
+            return redirect(url_for(".indicator"), code=303)
+        return render_template("reports/staff/indicator.html", form=None, refusal=None)
     now = settings.current(municipality)
     if request.method == "GET":
         form = IndicatorForm(

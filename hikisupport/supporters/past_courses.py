@@ -30,8 +30,8 @@ from hikisupport.core.database import utcnow
 from hikisupport.core.errors import DomainError
 from hikisupport.core.extensions import db
 from hikisupport.core.japanese import (
-    JST,
     ERAS,
+    JST,
     is_email,
     is_phone_number,
     normalize_email,
@@ -259,7 +259,7 @@ def parse(content: bytes, filename: str) -> Plan:
     for index, raw in enumerate(read_table(content, filename), start=2):
         problems = []
 
-        def need(column):
+        def need(column, raw=raw, problems=problems):
             value = normalize_text(raw.get(column, ""))
             if not value and column in REQUIRED:
                 problems.append(f"{column}を入力してください")

@@ -249,7 +249,9 @@ def merge_person(person_id: int):
 
     if into is None:
         flash("統合先の記録の番号を確かめてください。", "error")
-        return redirect(url_for(".person", person_id=person_id), code=303)
+        return redirect(
+            url_for(".person", person_id=person_id), code=303 if request.method == "POST" else 302
+        )
     answer_refusals_with(None, back)
     if request.method == "GET" or not form.reason.data:
         preview = persons.preview_merge(duplicate, into)

@@ -59,8 +59,10 @@ class SupporterCount:
     as_of: date
     residencies: list[str]
     fiscal_years: list[FiscalYearCount]
-    # With `by`: (fiscal year, key) → new persons, keys being event ids / residency / age group.
+    # With one `by`: (fiscal year, key) → new persons, keys being event ids / residency / 年代.
     breakdown: dict[tuple[int, object], int] = field(default_factory=dict)
+    # With several: breakdown name → the same.
+    breakdowns: dict[str, dict[tuple[int, object], int]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -90,18 +92,22 @@ def count_supporters(
     *,
     as_of: date | None = None,
     residencies: list[str] | None = None,
-    by: str | None = None,
+    by: str | tuple[str, ...] | None = None,
     first_fiscal_year: int | None = None,
 ) -> SupporterCount:
     """The indicator. `as_of`: certifications completed up to that day (Japan time), default
     today; `residencies`: which count (default: the municipality's setting); `by`: also break
-    the new persons of each year down by "event", "residency" or "age_group" (each person at
-    their first counted certification, so the parts add up to the total)."""
+    the new persons of each year down by "event", "residency" and/or "age_group" (each person
+    at their first counted certification, so the parts add up to the total).
+
+    One query: the first counted certification of each person (a window over the partial
+    index), materialised once, then grouped by fiscal year — and by each breakdown, UNION ALL."""
     as_of = as_of or today_in_japan()
     residencies = residencies if residencies is not None else counted_residencies()
-    if by is not None and by not in BREAKDOWNS:
-        raise ValueError(f"unknown breakdown {by!r}")
-    first = (
+    wanted = (by,) if isinstance(by, str) else tuple(by or ())
+    if unknown := [b for b in wanted if b not in BREAKDOWNS]:
+        raise ValueError(f"unknown breakdown {unknown}")
+    ranked = (
         sa.select(
             Certification.fiscal_year,
             Certification.event_id,
@@ -119,27 +125,58 @@ def count_supporters(
             Certification.residency.in_(residencies),
             Certification.completed_at < _end_of(as_of),
         )
-        .subquery("counted")
+        .subquery("ranked")
     )
-    column = {"event": "event_id", "residency": "residency", "age_group": "age_group"}.get(by)
-    dimensions = [first.c.fiscal_year] + ([first.c[column]] if by else [])
-    rows = db.session.execute(
-        sa.select(*dimensions, sa.func.count()).where(first.c.nth == 1).group_by(*dimensions)
-    ).all()
+    first = (
+        sa.select(ranked.c.fiscal_year, ranked.c.event_id, ranked.c.residency, ranked.c.age_group)
+        .where(ranked.c.nth == 1)
+        .cte("counted")
+        .prefix_with("MATERIALIZED")
+    )
+    parts = [
+        sa.select(
+            sa.literal("total").label("dimension"),
+            first.c.fiscal_year,
+            sa.cast(sa.null(), sa.String).label("part"),
+            sa.func.count().label("n"),
+        ).group_by(first.c.fiscal_year)
+    ]
+    for dimension in wanted:
+        column = first.c[_COLUMNS[dimension]]
+        parts.append(
+            sa.select(
+                sa.literal(dimension),
+                first.c.fiscal_year,
+                sa.cast(column, sa.String),
+                sa.func.count(),
+            ).group_by(first.c.fiscal_year, column)
+        )
+    rows = db.session.execute(sa.union_all(*parts) if len(parts) > 1 else parts[0]).all()
 
     new_by_year: dict[int, int] = {}
-    breakdown: dict[tuple[int, object], int] = {}
-    for row in rows:
-        new_by_year[row[0]] = new_by_year.get(row[0], 0) + row[-1]
-        if by:
-            breakdown[(row[0], row[1])] = row[-1]
+    breakdowns: dict[str, dict[tuple[int, object], int]] = {d: {} for d in wanted}
+    for dimension, fy, part, n in rows:  # one row per (fiscal year, part): not per person
+        if dimension == "total":
+            new_by_year[fy] = n
+        else:
+            key = int(part) if dimension == "event" else part
+            breakdowns[dimension][(fy, key)] = n
     last = fiscal_year(as_of)
     start = min([*new_by_year, last, *([first_fiscal_year] if first_fiscal_year else [])])
     years, cumulative = [], 0
-    for fy in range(start, last + 1):  # a handful of fiscal years, not rows
+    for fy in range(start, last + 1):  # a handful of fiscal years
         cumulative += new_by_year.get(fy, 0)
         years.append(FiscalYearCount(fy, new_by_year.get(fy, 0), cumulative))
-    return SupporterCount(as_of, list(residencies), years, breakdown)
+    return SupporterCount(
+        as_of,
+        list(residencies),
+        years,
+        breakdowns[wanted[0]] if len(wanted) == 1 else {},
+        breakdowns,
+    )
+
+
+_COLUMNS = {"event": "event_id", "residency": "residency", "age_group": "age_group"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,24 +203,26 @@ class LectureAttendance:
 
 
 def lecture_attendance(as_of: date | None = None) -> list[LectureAttendance]:
-    """Per fiscal year: distinct persons (実人数) and attendances (延べ) at lectures; one query."""
+    """Per fiscal year: distinct persons (実人数) and attendances (延べ) at lectures; one query.
+    The fiscal year is worked out per lecture session (a few), not per attendance row, and the
+    attendance side is read from the partial index ``ix_attendances_counted``."""
     as_of = as_of or today_in_japan()
-    fy = _fiscal_year_sql(Session.starts_at).label("fy")
+    lectures = (
+        sa.select(Session.id.label("session_id"), _fiscal_year_sql(Session.starts_at).label("fy"))
+        .join(Event, Event.id == Session.event_id)
+        .where(Event.kind == EventKind.LECTURE, Session.starts_at < _end_of(as_of))
+        .cte("lecture_sessions")
+    )
     person = sa.func.coalesce(PersonMerge.into_id, Registration.person_id)
     rows = db.session.execute(
-        sa.select(fy, sa.func.count(sa.distinct(person)), sa.func.count(Attendance.id))
+        sa.select(lectures.c.fy, sa.func.count(sa.distinct(person)), sa.func.count())
         .select_from(Attendance)
-        .join(Session, Session.id == Attendance.session_id)
-        .join(Event, Event.id == Session.event_id)
+        .join(lectures, lectures.c.session_id == Attendance.session_id)
         .join(Registration, Registration.id == Attendance.registration_id)
         .outerjoin(PersonMerge, PersonMerge.duplicate_id == Registration.person_id)
-        .where(
-            Attendance.undone_at.is_(None),
-            Event.kind == EventKind.LECTURE,
-            Session.starts_at < _end_of(as_of),
-        )
-        .group_by(fy)
-        .order_by(fy)
+        .where(Attendance.undone_at.is_(None))
+        .group_by(lectures.c.fy)
+        .order_by(lectures.c.fy)
     ).all()
     return [LectureAttendance(int(y), p, n) for y, p, n in rows]
 
@@ -268,7 +307,9 @@ def indicator_report(as_of: date | None = None, details: bool = True) -> Indicat
     `details=False` (the API): no breakdowns and no lecture figures."""
     municipality = db.session.scalar(sa.select(Municipality).order_by(Municipality.id).limit(1))
     residencies = counted_residencies()
-    counts = count_supporters(as_of=as_of, residencies=residencies)
+    counts = count_supporters(
+        as_of=as_of, residencies=residencies, by=tuple(BREAKDOWNS) if details else None
+    )
     current = fiscal_year(counts.as_of)
     elapsed = len(counts.fiscal_years)
     pace = counts.total / elapsed if elapsed else 0.0
@@ -295,9 +336,9 @@ def indicator_report(as_of: date | None = None, details: bool = True) -> Indicat
     column_totals = {c.fiscal_year: c.new for c in counts.fiscal_years}
     breakdowns = []
     for key, title in BREAKDOWNS.items() if details else ():
-        broken = count_supporters(as_of=counts.as_of, residencies=residencies, by=key)
-        labels = _labels(key, {k for (_, k) in broken.breakdown})
-        cells = {(label, fy): n for (fy, k), n in broken.breakdown.items() for label in [labels[k]]}
+        broken = counts.breakdowns[key]
+        labels = _labels(key, {k for (_, k) in broken})
+        cells = {(labels[k], fy): n for (fy, k), n in broken.items()}
         table = suppress(
             rows=sorted(set(labels.values()), key=_order(key, labels)),
             columns=years,

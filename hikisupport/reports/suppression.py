@@ -60,18 +60,28 @@ def suppress(
         values[(r, TOTAL)] = sum(values[(r, c)] for c in columns)
     table = Table(rows, columns, values, column_totals, threshold)
     table.hidden = {cell for cell, v in values.items() if 0 < v < threshold}
-    changed = True
-    while changed:
-        changed = False
-        for line in table.lines():
-            hidden = [cell for cell in line if cell in table.hidden]
-            if len(hidden) != 1:
-                continue
-            candidates = [cell for cell in line if cell not in table.hidden]
-            if not candidates:
-                continue
-            table.hidden.add(min(candidates, key=lambda cell: values[cell]))
-            changed = True
+    lines = table.lines()
+    lines_of: dict[tuple, list[int]] = {}
+    for index, line in enumerate(lines):
+        for cell in line:
+            lines_of.setdefault(cell, []).append(index)
+    hidden_in = [sum(1 for cell in line if cell in table.hidden) for line in lines]
+    # A work list of the lines with exactly one hidden cell; hiding a cell updates the counts
+    # of its own lines only.
+    pending = [i for i, n in enumerate(hidden_in) if n == 1]
+    while pending:
+        index = pending.pop()
+        if hidden_in[index] != 1:
+            continue
+        candidates = [cell for cell in lines[index] if cell not in table.hidden]
+        if not candidates:
+            continue
+        chosen = min(candidates, key=lambda cell: values[cell])
+        table.hidden.add(chosen)
+        for other in lines_of[chosen]:
+            hidden_in[other] += 1
+            if hidden_in[other] == 1:
+                pending.append(other)
     return table
 
 

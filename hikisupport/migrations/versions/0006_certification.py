@@ -107,6 +107,11 @@ def upgrade():
     )
     op.create_index("ix_certification_attendances_attendance_id", "certification_attendances", ["attendance_id"])
 
+    op.create_index(
+        "ix_attendances_counted", "attendances", ["session_id", "registration_id"],
+        sqlite_where=sa.text("undone_at IS NULL"), postgresql_where=sa.text("undone_at IS NULL"),
+    )
+
     op.create_table(
         "course_series",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -194,6 +199,7 @@ def downgrade():
     op.drop_table("course_cohorts")
     op.drop_index("ix_course_series_organization_id", table_name="course_series")
     op.drop_table("course_series")
+    op.drop_index("ix_attendances_counted", table_name="attendances")
     op.drop_index("ix_certification_attendances_attendance_id", table_name="certification_attendances")
     op.drop_table("certification_attendances")
     op.drop_table("certifications")

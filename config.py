@@ -64,8 +64,8 @@ class Config:
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT") or "30 per minute"
 
     # The TrueType font embedded in certificates (IPAex明朝; Debian: fonts-ipaexfont).
-    CERTIFICATE_FONT = (
-        os.environ.get("CERTIFICATE_FONT") or "/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf"
+    CERTIFICATE_FONT = os.environ.get("CERTIFICATE_FONT") or (
+        "/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 

@@ -218,6 +218,10 @@ class PersonErasure(db.Model):
     erased_by: Mapped[str] = mapped_column(sa.String(254), default="")
     erased_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @property
+    def kind_label(self) -> str:
+        return ErasureKind(self.kind).label
+
 
 class PastCourseImport(db.Model):
     """An uploaded roster of past courses: checked first (dry run), applied once."""

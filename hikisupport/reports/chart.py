@@ -94,8 +94,8 @@ def supporters_chart(report) -> Markup:
         parts.append(
             f'<path d="M {px:.1f} {py - 8:.1f} L {px + 8:.1f} {py:.1f} L {px:.1f} {py + 8:.1f} '
             f'L {px - 8:.1f} {py:.1f} Z" fill="#ffffff" stroke="#1a1a1a" stroke-width="2"/>'
-            f'<text x="{px + 12:.1f}" y="{py - 10:.1f}" font-size="14" fill="#1a1a1a">'
-            f"目標 {goal}</text>"
+            f'<text x="{min(px, WIDTH - RIGHT - 40):.1f}" y="{py - 14:.1f}" font-size="14" '
+            f'text-anchor="middle" fill="#1a1a1a">目標 {goal}</text>'
         )
     legend_y = HEIGHT - 10
     parts.append(

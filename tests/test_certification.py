@@ -343,3 +343,65 @@ def test_the_count_of_certifications_is_in_the_database_unique(course, enrol, at
     with pytest.raises(sa.exc.IntegrityError):
         db.session.flush()
     db.session.rollback()
+
+
+def test_two_organizers_certifying_at_once_through_a_live_server(live_server, course, enrol):
+    """Two staff members press 「手動で認定」 for the same person at the same moment, over real
+    sockets with real CSRF: one certification, one number, one mail; the other is told."""
+    import re
+
+    import requests
+
+    from hikisupport.staff.services import create_staff, get_or_create_organization
+
+    ward = get_or_create_organization("杉並区", kind="ward")
+    for i in range(2):
+        create_staff(f"staff{i}@example.jp", "organizer", "correct-horse-battery", ward)
+    event = course(sessions=1, organization=ward)
+    registration = enrol(event)
+    db.session.commit()
+    event_id, registration_id = event.id, registration.id  # read here: threads have no app
+    csrf = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+    start = threading.Barrier(2, timeout=60)
+    answers = []
+
+    def organizer(i: int):
+        try:
+            sign_in_and_certify(i)
+        except Exception as exc:  # noqa: BLE001 - shown by the assertion below
+            answers.append(f"error: {exc!r}")
+
+    def sign_in_and_certify(i: int):
+        with requests.Session() as http:
+            page = http.get(f"{live_server}/staff/login", timeout=60)
+            http.post(
+                f"{live_server}/staff/login",
+                data={
+                    "email": f"staff{i}@example.jp",
+                    "password": "correct-horse-battery",
+                    "csrf_token": csrf.search(page.text).group(1),
+                },
+                timeout=60,
+            )
+            page = http.get(f"{live_server}/staff/events/{event_id}/completion", timeout=60)
+            token = csrf.search(page.text).group(1)
+            start.wait()
+            response = http.post(
+                f"{live_server}/staff/registrations/{registration_id}/certify",
+                data={"csrf_token": token, "reason": "紙の名簿で出席を確認"},
+                timeout=60,
+            )
+            answers.append(response.text)
+
+    threads = [threading.Thread(target=organizer, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(answers) == 2
+    assert not [a for a in answers if a.startswith("error")], answers
+    assert sum("を認定しました" in a for a in answers) == 1, [a[-3000:] for a in answers]
+    assert sum("すでに受けています" in a for a in answers) == 1
+    db.session.rollback()
+    (certification,) = certifications()
+    assert certification.number == "R8-0001" and len(mails()) == 1

@@ -70,6 +70,19 @@ class Config:
     POSTGRES_LOCK_TIMEOUT_MS = _int("POSTGRES_LOCK_TIMEOUT_MS", 10_000)
     # Seconds a client is told to wait (Retry-After) when the lock could not be had.
     BUSY_RETRY_AFTER = _int("BUSY_RETRY_AFTER", 5)
+
+    # Flask-Limiter: `0` turns the per-client limits off (a load test from one address);
+    # in-process memory by default, `redis://…` when several hosts serve.
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Looking up certificates at /v/<code>, per client.
+    VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT") or "30 per minute"
+
+    # The TrueType font embedded in certificates (IPAex明朝; Debian: fonts-ipaexfont).
+    CERTIFICATE_FONT = os.environ.get("CERTIFICATE_FONT") or (
+        "/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf"
+    )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
     WTF_CSRF_TIME_LIMIT = None  # a resident may take a long time over the form

@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config as config_module
 from hikisupport.core import errors, security, templating, transaction
 from hikisupport.core.database import sqlite_engine_options
-from hikisupport.core.extensions import csrf, db, migrate
+from hikisupport.core.extensions import csrf, db, limiter, migrate
 from hikisupport.core.extensions import mail as mail_extension
 from hikisupport.core.logs import install_redaction
 from hikisupport.core.routing import CONVERTERS
@@ -112,6 +112,7 @@ def _register_extensions(app: Flask) -> None:
     transaction.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     mail_extension.init_app(app)
     templating.init_app(app)
     if app.config.get("TRUSTED_PROXIES"):
@@ -143,21 +144,31 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.registration.cli import mail_remind
     from hikisupport.registration.staff_views import bp as staff_registrations_bp
     from hikisupport.registration.views import bp as registration_bp
+    from hikisupport.reports.api import bp as reports_api_bp
+    from hikisupport.reports.staff_views import bp as staff_reports_bp
+    from hikisupport.reports.views import bp as reports_bp
     from hikisupport.rosters.views import bp as rosters_bp
     from hikisupport.staff import auth as staff_auth
     from hikisupport.staff.access import register_caller_loader
     from hikisupport.staff.cli import staff_cli
     from hikisupport.staff.views import bp as staff_bp
+    from hikisupport.supporters import notifications as supporter_notifications
+    from hikisupport.supporters import templating as supporters_templating
+    from hikisupport.supporters.cli import retention_cli
+    from hikisupport.supporters.staff_views import bp as staff_supporters_bp
+    from hikisupport.supporters.views import bp as supporters_bp
 
     # The check-in API lives under /api/v1 with the rest of the API (endpoints api.checkin.*).
     # (Blueprints are module-level: nested once per process, before the first app takes them.)
-    if not any(child is checkin_api_bp for child, _ in api_bp._blueprints):
-        api_bp.register_blueprint(checkin_api_bp)
+    for child in (checkin_api_bp, reports_api_bp):
+        if not any(registered is child for registered, _ in api_bp._blueprints):
+            api_bp.register_blueprint(child)
     # Check-in devices by their token (tried first: it needs no query unless the bearer token is
     # a device's), then staff by session cookie or API token.
     register_caller_loader(checkin_services.device_caller)
     staff_auth.init_app(app)
     municipality_templating.init_app(app)
+    supporters_templating.init_app(app)
     for blueprint in (
         events_bp,
         registration_bp,
@@ -172,11 +183,18 @@ def _register_areas(app: Flask) -> None:
         checkin_bp,
         checkin_staff_bp,
         api_bp,
+        supporters_bp,
+        staff_supporters_bp,
+        reports_bp,
+        staff_reports_bp,
     ):
         app.register_blueprint(blueprint)
 
     register_attachment_builder(app, notifications.TICKET, notifications.ticket_parts)
+    register_attachment_builder(
+        app, supporter_notifications.CERTIFICATE, supporter_notifications.certificate_parts
+    )
 
     mail_cli.add_command(mail_remind)
-    for command in (demo_cli, device_cli, mail_cli, staff_cli):
+    for command in (demo_cli, device_cli, mail_cli, staff_cli, retention_cli):
         app.cli.add_command(command)

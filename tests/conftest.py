@@ -62,6 +62,7 @@ pytest_plugins = [
     "fixtures.site",
     "fixtures.checkin",
     "fixtures.directory",
+    "fixtures.supporters",
 ]
 
 BACKENDS = ["sqlite"]

@@ -125,6 +125,8 @@ class RegistrationSource(Vocabulary):
     POSTCARD = "postcard", "往復はがき"
     COUNTER = "counter", "窓口"
     WALK_IN = "walk_in", "当日参加"
+    # From a roster of a course held before this service (supporters.past_courses).
+    IMPORT = "import", "過去の名簿から取込"
 
 
 class AttendanceMethod(Vocabulary):
@@ -149,6 +151,30 @@ class StaffRole(Vocabulary):
     ADMIN = "admin", "管理者"
     ORGANIZER = "organizer", "主催者（事業担当）"
     POLICY = "policy", "企画・政策担当（集計のみ）"
+
+
+class CertificationSource(Vocabulary):
+    """How a certification came about."""
+
+    ATTENDANCE = "attendance", "出席により自動認定"
+    MANUAL = "manual", "職員が認定"
+    CORRECTION = "correction", "修了証の訂正（再発行）"
+    IMPORT = "import", "過去の講座から取込"
+
+
+class Revocation(Vocabulary):
+    """Why a certification is no longer valid (the row is kept)."""
+
+    REVOKED = "revoked", "取消"
+    # The check-in that completed the course was undone.
+    WITHDRAWN = "withdrawn", "取消（出席の取り消しによる）"
+    # A corrected certificate replaced it.
+    REPLACED = "replaced", "取消（訂正後の修了証に差し替え）"
+
+
+class ErasureKind(Vocabulary):
+    RETENTION = "retention", "保存期間の経過"
+    REQUEST = "request", "本人等の申し出"
 
 
 class OrganizationKind(Vocabulary):

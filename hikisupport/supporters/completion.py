@@ -6,8 +6,9 @@ the paper roster, an undo — ends with one call, in the same transaction, after
     completion.attendance_changed(registration, session)
 
 which decides whether the person has now completed the course (and is certified) or no longer
-has (and the certification that rested on that attendance is withdrawn). The rule lives here
-and nowhere else. An attendance counts while its row exists and ``undone_at`` is NULL.
+has (and the certification that rested on that attendance is withdrawn). The rule itself is
+`supporters.services.decide`; this module is the one name check-in depends on. An attendance
+counts while its row exists and ``undone_at`` is NULL.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ def attendance_changed(registration, session) -> None:
     """Decide certification after `registration`'s attendance at `session` changed."""
     if _rule is not None:
         _rule(registration, session)
+        return
+    from hikisupport.supporters.services import decide  # the rule needs the app's models
+
+    decide(registration, session)
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """the directory of 相談窓口 and 居場所: services, opening rules, dated closures
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01
 
 - `services`: one directory entry (kind, name and kana, operator, audiences, contact, cost,
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,50 @@
+"""Forms of the supporters area."""
+
+from __future__ import annotations
+
+from wtforms import FileField, IntegerField, SelectField
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from hikisupport.core.forms import BaseForm, CleanStringField, CleanTextAreaField
+
+
+class ReasonForm(BaseForm):
+    reason = CleanTextAreaField(
+        "理由", max_length=500, validators=[InputRequired("理由を入力してください。")]
+    )
+
+
+class CorrectionForm(BaseForm):
+    family_name = CleanStringField(
+        "姓", max_length=60, validators=[InputRequired("姓を入力してください。")]
+    )
+    given_name = CleanStringField(
+        "名", max_length=60, validators=[InputRequired("名を入力してください。")]
+    )
+    reason = CleanTextAreaField(
+        "訂正の理由", max_length=500, validators=[InputRequired("訂正の理由を入力してください。")]
+    )
+
+
+class CohortForm(BaseForm):
+    other_event_id = SelectField("振替できる別の期", coerce=int, validate_choice=False)
+
+
+class MergeForm(BaseForm):
+    into_id = IntegerField(
+        "統合先の記録の番号",
+        validators=[
+            InputRequired("統合先の番号を入力してください。"),
+            NumberRange(min=1, max=2**31 - 1),
+        ],
+    )
+    reason = CleanTextAreaField(
+        "統合の理由", max_length=500, validators=[InputRequired("統合の理由を入力してください。")]
+    )
+
+
+class ImportForm(BaseForm):
+    file = FileField("名簿ファイル（CSVまたはExcel）")
+    organization_id = SelectField(
+        "主催団体", coerce=int, validate_choice=False, validators=[Optional()]
+    )

@@ -1,0 +1,72 @@
+"""Mails about a certification, queued in the outbox in the caller's transaction; the
+certificate PDF is drawn when the mail is sent (attachment builder `CERTIFICATE`)."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from hikisupport.core.extensions import db
+from hikisupport.core.urls import external_url
+from hikisupport.mail.outbox import MailPart, queue
+from hikisupport.models import Certification, OutboxMessage
+
+# The name under which `certificate_parts` is registered with the outbox (in create_app).
+CERTIFICATE = "supporters.certificate"
+
+
+def verification_url(certification: Certification) -> str:
+    return external_url("supporters.verify", code=certification.verification_code)
+
+
+def certificate_filename(certification: Certification) -> str:
+    return f"certificate-{certification.number}.pdf"
+
+
+def certified(certification: Certification) -> None:
+    """The certification mail with the certificate attached (none without an address)."""
+    registration = certification.registration
+    recipient = registration.email if registration is not None else ""
+    if not recipient:
+        return  # entered without an address, or imported: handed over on paper
+    context = {
+        "certification": certification,
+        "event": certification.event,
+        "corrected": certification.replaces_id is not None,
+        "verification_url": verification_url(certification),
+        "personal_url": external_url("registration.personal_page", token=registration.token),
+        "filename": certificate_filename(certification),
+    }
+    subject = (
+        f"【修了証（訂正）】{certification.event.title}"
+        if certification.replaces_id
+        else f"【修了証】{certification.event.title}"
+    )
+    queue(
+        kind="certified",
+        recipient=recipient,
+        subject=subject,
+        body_text=render_template("supporters/mail/certified.txt", **context),
+        body_html=render_template("supporters/mail/certified.html", **context),
+        about=certification,
+        build_attachments=CERTIFICATE,
+    )
+
+
+def certificate_parts(message: OutboxMessage) -> list[MailPart]:
+    """The certificate (PDF), drawn when the mail is sent."""
+    from hikisupport.supporters.certificates import certificate_pdf
+
+    certification = (
+        db.session.get(Certification, message.about_id)
+        if message.about_type == Certification.__tablename__ and message.about_id
+        else None
+    )
+    if certification is None:
+        return []
+    return [
+        MailPart(
+            filename=certificate_filename(certification),
+            content_type="application/pdf",
+            data=certificate_pdf(certification),
+        )
+    ]

@@ -1,0 +1,594 @@
+"""Completion and certification: the rule, the numbering, manual certify / revoke / correct,
+cohorts for make-ups (振替), and what organizers see of each registrant's progress.
+
+Every decision about one person takes that person's row lock first (`lock_person`: ``SELECT …
+FOR UPDATE`` on PostgreSQL; SQLite's write transactions are serialised already), so two
+check-ins completing the same course at once certify once. Numbers come from a per-fiscal-year
+counter row updated in the same transaction, so they are unique and without gaps.
+
+Functions here flush, never commit: the request (or CLI command) commits once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import has_request_context
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
+
+from hikisupport.core.database import utcnow
+from hikisupport.core.errors import DomainError, Invalid
+from hikisupport.core.extensions import db
+from hikisupport.core.japanese import fiscal_year
+from hikisupport.models import (
+    Attendance,
+    CertificateCounter,
+    Certification,
+    CertificationAttendance,
+    CertificationSource,
+    CourseCohort,
+    CourseSeries,
+    Event,
+    EventKind,
+    Person,
+    PersonMerge,
+    Registration,
+    RegistrationStatus,
+    Revocation,
+    Session,
+)
+from hikisupport.staff import audit
+from hikisupport.staff.access import current_caller
+from hikisupport.supporters import notifications
+
+MAX_REASON = 500
+
+
+class CertificationRefused(DomainError):
+    code, status = "certification_refused", 409
+
+
+# ---------------------------------------------------------------------------------------------
+# Persons and cohorts
+
+
+def canonical_person_id(person_id: int) -> int:
+    """The person record a person counts as: itself, or the record it was merged into."""
+    into = db.session.scalar(
+        sa.select(PersonMerge.into_id).where(PersonMerge.duplicate_id == person_id)
+    )
+    return into or person_id
+
+
+def person_ids_of(canonical_id: int) -> list[int]:
+    """Every person record that counts as `canonical_id` (itself and those merged into it)."""
+    merged = db.session.scalars(
+        sa.select(PersonMerge.duplicate_id).where(PersonMerge.into_id == canonical_id)
+    ).all()
+    return [canonical_id, *merged]
+
+
+def lock_person(person_id: int) -> int:
+    """Hold the lock of the person's canonical record until the transaction ends; returns
+    its id. Every certification decision about that person runs after this."""
+    canonical = canonical_person_id(person_id)
+    db.session.execute(sa.select(Person.id).where(Person.id == canonical).with_for_update())
+    return canonical
+
+
+def cohort_event_ids(event_id: int) -> list[int]:
+    """The event and every cohort linked with it (the same course, another 期)."""
+    series_id = db.session.scalar(
+        sa.select(CourseCohort.series_id).where(CourseCohort.event_id == event_id)
+    )
+    if series_id is None:
+        return [event_id]
+    return list(
+        db.session.scalars(
+            sa.select(CourseCohort.event_id)
+            .where(CourseCohort.series_id == series_id)
+            .order_by(CourseCohort.event_id)
+        )
+    )
+
+
+def link_cohorts(event: Event, other: Event) -> None:
+    """Link two cohorts of the same course (振替 between them); audited."""
+    if other.id == event.id:
+        raise Invalid("同じ講座どうしは結びつけられません。", field="other_event_id")
+    if EventKind.LECTURE in (event.kind, other.kind):
+        raise Invalid("振替は講座どうしで設定します。", field="other_event_id")
+    if len(other.sessions) != len(event.sessions):
+        raise Invalid(
+            "回数が同じ講座だけを、同じ講座の別の期として結びつけられます。",
+            field="other_event_id",
+        )
+    if other.organization_id != event.organization_id:
+        raise Invalid("同じ主催団体の講座だけを結びつけられます。", field="other_event_id")
+    mine = db.session.get(CourseCohort, event.id)
+    theirs = db.session.get(CourseCohort, other.id)
+    if mine and theirs:
+        if mine.series_id == theirs.series_id:
+            return
+        raise Invalid(
+            "どちらの講座も別のグループに入っています。先にどちらかの結びつきを外してください。",
+            field="other_event_id",
+        )
+    series_id = (mine or theirs).series_id if (mine or theirs) else None
+    if series_id is None:
+        series = CourseSeries(organization_id=event.organization_id)
+        db.session.add(series)
+        db.session.flush()
+        series_id = series.id
+    for e in (event, other):
+        if db.session.get(CourseCohort, e.id) is None:
+            db.session.add(CourseCohort(event_id=e.id, series_id=series_id))
+    db.session.flush()
+    audit.record("cohort.link", event, other_event_id=other.id, series_id=series_id)
+
+
+def unlink_cohort(event: Event) -> None:
+    cohort = db.session.get(CourseCohort, event.id)
+    if cohort is not None:
+        db.session.delete(cohort)
+        db.session.flush()
+        audit.record("cohort.unlink", event, series_id=cohort.series_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attendance: what counts towards completion
+
+
+@dataclass
+class Progress:
+    """A registrant's attendance towards completing their course (振替 included)."""
+
+    required: int
+    # session number → the attendance that counts for it (the earliest, any linked cohort)
+    attended: dict[int, Attendance] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.attended) >= self.required
+
+    def basis(self) -> list[Attendance]:
+        """The attendances the completion rests on: the first `required` by date."""
+        ordered = sorted(self.attended.values(), key=lambda a: (a_session(a).starts_at, a.id))
+        return ordered[: self.required]
+
+
+def a_session(attendance: Attendance) -> Session:
+    return db.session.get(Session, attendance.session_id)
+
+
+def progress_of(registration: Registration, person_ids: list[int] | None = None) -> Progress:
+    """Counting attendances that are not undone, at this event or a linked cohort's
+    same-numbered session, by any registration of the same person."""
+    event = registration.event
+    total = len(event.sessions)
+    progress = Progress(required=min(event.sessions_required, total) if total else 1)
+    if person_ids is None:
+        person_ids = person_ids_of(canonical_person_id(registration.person_id))
+    events = cohort_event_ids(event.id)
+    rows = db.session.execute(
+        sa.select(Attendance, Session.number)
+        .join(Session, Session.id == Attendance.session_id)
+        .join(Registration, Registration.id == Attendance.registration_id)
+        .where(
+            Attendance.undone_at.is_(None),
+            Session.event_id.in_(events),
+            Session.number <= total,
+            Registration.person_id.in_(person_ids),
+        )
+        .order_by(Session.starts_at, Attendance.id)
+    ).all()
+    for attendance, number in rows:
+        progress.attended.setdefault(number, attendance)
+    return progress
+
+
+# ---------------------------------------------------------------------------------------------
+# The rule (called by supporters.completion.attendance_changed)
+
+
+def _certifications_for(person_ids: list[int], event_ids: list[int]) -> list[Certification]:
+    return list(
+        db.session.scalars(
+            sa.select(Certification)
+            .where(Certification.person_id.in_(person_ids), Certification.event_id.in_(event_ids))
+            .order_by(Certification.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def decide(registration: Registration, session: Session | None = None) -> Certification | None:
+    """After `registration`'s attendance changed: certify the person if they now complete the
+    course, withdraw an automatic certification whose completing attendance was undone.
+    Replaying it changes nothing. Returns the person's valid certification for the course."""
+    event = registration.event
+    if not event.certifies:
+        return None
+    canonical = lock_person(registration.person_id)
+    db.session.refresh(registration)
+    person_ids = person_ids_of(canonical)
+    cohorts = cohort_event_ids(event.id)
+    existing = _certifications_for(person_ids, cohorts)
+    live = next((c for c in existing if c.is_valid), None)
+    progress = progress_of(registration, person_ids)
+
+    if live is not None:
+        if live.source == CertificationSource.ATTENDANCE and _rests_on_undone(live):
+            if progress.complete:
+                _rest_on(live, progress.basis())
+                audit.record("certification.rebase", live, number=live.number)
+            else:
+                _invalidate(live, Revocation.WITHDRAWN, "完了の根拠となった出席が取り消されたため")
+                return None
+        return live
+
+    if not progress.complete or registration.status != RegistrationStatus.CONFIRMED:
+        return None
+    if any(c.revocation == Revocation.REVOKED for c in existing):
+        return None  # revoked by staff: only staff certify this person again
+    withdrawn = next((c for c in existing if c.revocation == Revocation.WITHDRAWN), None)
+    if withdrawn is not None and withdrawn.event_id == event.id:
+        # The undone check-in was made again: the same certification, number and mail.
+        withdrawn.revoked_at = None
+        withdrawn.revocation = None
+        withdrawn.revoked_by = ""
+        withdrawn.revoke_reason = ""
+        db.session.flush()
+        _rest_on(withdrawn, progress.basis())
+        audit.record("certification.reinstate", withdrawn, number=withdrawn.number)
+        return withdrawn
+    basis = progress.basis()
+    completing = a_session(basis[-1])
+    return issue(
+        registration,
+        source=CertificationSource.ATTENDANCE,
+        completed_at=completing.starts_at,
+        basis=basis,
+    )
+
+
+def _rests_on_undone(certification: Certification) -> bool:
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CertificationAttendance)
+            .join(Attendance, Attendance.id == CertificationAttendance.attendance_id)
+            .where(
+                CertificationAttendance.certification_id == certification.id,
+                Attendance.undone_at.is_not(None),
+            )
+        )
+    )
+
+
+def _rest_on(certification: Certification, basis: list[Attendance]) -> None:
+    certification.attendances = [CertificationAttendance(attendance_id=a.id) for a in basis]
+    db.session.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# Issuing, numbering
+
+
+def allocate_serial(fy: int) -> int:
+    """The next number of fiscal year `fy`, from its counter row (locked by the update until
+    the transaction ends: a rollback gives the number back, so there is never a gap)."""
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
+    db.session.execute(
+        insert(CertificateCounter)
+        .values(fiscal_year=fy, last_serial=0)
+        .on_conflict_do_nothing(index_elements=["fiscal_year"])
+    )
+    return db.session.execute(
+        sa.update(CertificateCounter)
+        .where(CertificateCounter.fiscal_year == fy)
+        .values(last_serial=CertificateCounter.last_serial + 1)
+        .returning(CertificateCounter.last_serial)
+    ).scalar_one()
+
+
+def new_verification_code() -> str:
+    """The secret in the certificate's QR: 192 bits from the OS's CSPRNG."""
+    return secrets.token_urlsafe(24)
+
+
+def _caller_label(default: str) -> str:
+    caller = current_caller() if has_request_context() else None
+    return caller.label if caller is not None else default
+
+
+def issue(
+    registration: Registration,
+    *,
+    source: str,
+    completed_at: datetime,
+    basis: list[Attendance] = (),
+    reason: str = "",
+    mail: bool = True,
+) -> Certification:
+    """A new certification for the registration's person (the caller holds the person lock and
+    has checked there is no valid one): numbered, its basis recorded, mailed, audited."""
+    fy = fiscal_year(completed_at)
+    certification = Certification(
+        person_id=registration.person_id,
+        counted_person_id=canonical_person_id(registration.person_id),
+        event_id=registration.event_id,
+        registration_id=registration.id,
+        fiscal_year=fy,
+        serial=allocate_serial(fy),
+        edition=1,
+        completed_at=completed_at,
+        residency=registration.residency,
+        age_group=registration.age_group,
+        family_name=registration.family_name,
+        given_name=registration.given_name,
+        source=source,
+        verification_code=new_verification_code(),
+        reason=reason,
+        certified_by=_caller_label("自動（出席の記録）"),
+        attendances=[CertificationAttendance(attendance_id=a.id) for a in basis],
+    )
+    db.session.add(certification)
+    db.session.flush()
+    audit.record(
+        "certification.issue",
+        certification,
+        number=certification.number,
+        source=source,
+        registration_id=registration.id,
+        attendances=[a.id for a in basis],
+        **({"reason": reason} if reason else {}),
+    )
+    if mail:
+        notifications.certified(certification)
+    return certification
+
+
+def _invalidate(certification: Certification, revocation: str, reason: str) -> None:
+    certification.revoked_at = utcnow()
+    certification.revocation = revocation
+    certification.revoked_by = _caller_label("自動")
+    certification.revoke_reason = reason
+    db.session.flush()
+    audit.record(
+        f"certification.{revocation}", certification, number=certification.number, reason=reason
+    )
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("理由を入力してください。", field="reason")
+    if len(reason) > MAX_REASON:
+        raise Invalid(f"理由は{MAX_REASON}文字以内で入力してください。", field="reason")
+    return reason
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff actions
+
+
+def certify_by_hand(
+    registration: Registration, reason: str, completed_at: datetime | None = None
+) -> Certification:
+    """An organizer certifies a registrant (e.g. attendance kept on paper); reason required."""
+    reason = _reason(reason)
+    event = registration.event
+    if event.kind == EventKind.LECTURE and not event.certifies:
+        raise CertificationRefused("この講演会は修了認定の対象ではありません。")
+    if registration.status == RegistrationStatus.CANCELLED:
+        raise CertificationRefused("キャンセルされた申込は認定できません。")
+    canonical = lock_person(registration.person_id)
+    db.session.refresh(registration)
+    person_ids = person_ids_of(canonical)
+    existing = _certifications_for(person_ids, cohort_event_ids(event.id))
+    live = next((c for c in existing if c.is_valid), None)
+    if live is not None:
+        raise CertificationRefused(
+            f"この方はこの講座の修了認定をすでに受けています（修了証番号 {live.number}）。"
+        )
+    if completed_at is None:
+        progress = progress_of(registration, person_ids)
+        ended = [s.starts_at for s in event.sessions if s.starts_at <= utcnow()]
+        completed_at = max(ended) if ended else utcnow()
+        basis = progress.basis() if progress.attended else []
+    else:
+        basis = []
+    return issue(
+        registration,
+        source=CertificationSource.MANUAL,
+        completed_at=completed_at,
+        basis=basis,
+        reason=reason,
+    )
+
+
+def revoke(certification: Certification, reason: str) -> None:
+    """Revoke by hand: the row stays, with who, when and why; the count drops the person
+    unless another valid certification counts them."""
+    reason = _reason(reason)
+    lock_person(certification.person_id)
+    db.session.refresh(certification)
+    if not certification.is_valid:
+        raise CertificationRefused("この修了認定はすでに取り消されています。")
+    _invalidate(certification, Revocation.REVOKED, reason)
+
+
+def correct(
+    certification: Certification, family_name: str, given_name: str, reason: str
+) -> Certification:
+    """A corrected certificate (a misspelt name): a new row, the next edition of the same
+    number and fiscal year, that replaces the old one; mailed like the first."""
+    reason = _reason(reason)
+    family_name, given_name = family_name.strip(), given_name.strip()
+    errors = {}
+    if not family_name or len(family_name) > 60:
+        errors["family_name"] = "姓を60文字以内で入力してください。"
+    if not given_name or len(given_name) > 60:
+        errors["given_name"] = "名を60文字以内で入力してください。"
+    if errors:
+        raise Invalid("入力内容に誤りがあります。", fields=errors)
+    lock_person(certification.person_id)
+    db.session.refresh(certification)
+    if not certification.is_valid:
+        raise CertificationRefused("有効な修了証だけを訂正できます。")
+    _invalidate(certification, Revocation.REPLACED, reason)
+    edition = (
+        db.session.scalar(
+            sa.select(sa.func.max(Certification.edition)).where(
+                Certification.fiscal_year == certification.fiscal_year,
+                Certification.serial == certification.serial,
+            )
+        )
+        + 1
+    )
+    corrected = Certification(
+        person_id=certification.person_id,
+        counted_person_id=certification.counted_person_id,
+        event_id=certification.event_id,
+        registration_id=certification.registration_id,
+        fiscal_year=certification.fiscal_year,
+        serial=certification.serial,
+        edition=edition,
+        completed_at=certification.completed_at,
+        residency=certification.residency,
+        age_group=certification.age_group,
+        family_name=family_name,
+        given_name=given_name,
+        source=CertificationSource.CORRECTION,
+        verification_code=new_verification_code(),
+        reason=reason,
+        certified_by=_caller_label(""),
+        replaces_id=certification.id,
+        attendances=[
+            CertificationAttendance(attendance_id=a.attendance_id)
+            for a in certification.attendances
+        ],
+    )
+    db.session.add(corrected)
+    db.session.flush()
+    audit.record(
+        "certification.correct",
+        corrected,
+        number=corrected.number,
+        replaces=certification.id,
+        reason=reason,
+    )
+    notifications.certified(corrected)
+    return corrected
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def certification_by_code(code: str) -> Certification | None:
+    """The certification behind a QR, with its event, in one query — the same query whether
+    or not the code exists (the verification page answers unknown codes in the same time)."""
+    return db.session.scalar(
+        sa.select(Certification)
+        .where(Certification.verification_code == (code or "")[:64])
+        .options(joinedload(Certification.event))
+    )
+
+
+def valid_certification_for(registration: Registration) -> Certification | None:
+    """The valid certification resting on this registration (for the personal page)."""
+    return db.session.scalar(
+        sa.select(Certification)
+        .where(Certification.registration_id == registration.id, Certification.revoked_at.is_(None))
+        .order_by(Certification.id.desc())
+        .limit(1)
+    )
+
+
+# Completion status as organizers see it.
+COMPLETED, ON_TRACK, AT_RISK = "completed", "on_track", "at_risk"
+STATUS_LABELS = {
+    COMPLETED: "修了",
+    ON_TRACK: "受講中",
+    AT_RISK: "要連絡（欠席した回を振替できる回が残っていません）",
+}
+
+
+@dataclass
+class CompletionRow:
+    registration: Registration
+    attended: list[int]
+    missing: list[int]
+    # Missed sessions that can still be attended here or at a linked cohort.
+    can_make_up: list[int]
+    certification: Certification | None
+    status: str
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+def completion_overview(event: Event, now: datetime | None = None) -> list[CompletionRow]:
+    """Each confirmed registrant's progress: attended, missed, what can still be made up, and
+    a flag for those who can no longer complete (for the organizer to contact)."""
+    now = now or utcnow()
+    cohorts = cohort_event_ids(event.id)
+    total = len(event.sessions)
+    future_numbers = set(
+        db.session.scalars(
+            sa.select(Session.number).where(
+                Session.event_id.in_(cohorts), Session.starts_at > now, Session.number <= total
+            )
+        )
+    )
+    registrations = db.session.scalars(
+        sa.select(Registration)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.CONFIRMED,
+        )
+        .order_by(Registration.family_name_kana, Registration.given_name_kana, Registration.id)
+    ).all()
+    certifications = {
+        c.registration_id: c
+        for c in db.session.scalars(
+            sa.select(Certification).where(
+                Certification.event_id == event.id, Certification.revoked_at.is_(None)
+            )
+        )
+    }
+    rows = []
+    for registration in registrations:
+        progress = progress_of(registration)
+        attended = sorted(progress.attended)
+        missing = [n for n in range(1, total + 1) if n not in progress.attended]
+        can_make_up = [n for n in missing if n in future_numbers]
+        certification = certifications.get(registration.id)
+        if certification is not None:
+            status = COMPLETED
+        elif len(attended) + len(can_make_up) < progress.required:
+            status = AT_RISK
+        else:
+            status = ON_TRACK
+        rows.append(
+            CompletionRow(registration, attended, missing, can_make_up, certification, status)
+        )
+    return rows
+
+
+def certifications_of_event(event: Event) -> list[Certification]:
+    return list(
+        db.session.scalars(
+            sa.select(Certification)
+            .where(Certification.event_id == event.id)
+            .order_by(Certification.fiscal_year, Certification.serial, Certification.edition)
+        )
+    )

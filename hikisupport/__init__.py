@@ -15,7 +15,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
-from hikisupport.core import errors, security, templating, transaction
+from hikisupport.core import errors, limits, security, templating, transaction
 from hikisupport.core.database import sqlite_engine_options
 from hikisupport.core.extensions import csrf, db, migrate
 from hikisupport.core.extensions import mail as mail_extension
@@ -37,6 +37,7 @@ def create_app(config: object | dict | None = None) -> Flask:
     app.url_map.converters.update(CONVERTERS)
     _register_extensions(app)
     _register_areas(app)
+    limits.init_rate_limits(app)  # on the views the areas marked
     errors.register(app)
     security.register(app)
     install_redaction(app)
@@ -104,6 +105,7 @@ def _register_extensions(app: Flask) -> None:
     db.init_app(app)
     transaction.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    limits.init_body_limits(app)  # before CSRF protection reads a body
     csrf.init_app(app)
     mail_extension.init_app(app)
     templating.init_app(app)
@@ -150,6 +152,13 @@ def _register_areas(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
     register_attachment_builder(app, notifications.TICKET, notifications.ticket_parts)
+
+    if app.config.get("DEV_MAILBOX"):
+        from hikisupport.mail.dev_views import bp as dev_mailbox_bp
+        from hikisupport.mail.dev_views import refuse_outside_development
+
+        refuse_outside_development(app)
+        app.register_blueprint(dev_mailbox_bp)
 
     mail_cli.add_command(mail_remind)
     for command in (demo_cli, mail_cli, staff_cli):

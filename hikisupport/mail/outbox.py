@@ -73,6 +73,44 @@ def about_of(obj) -> tuple[str, int | None]:
     return type(obj).__tablename__, obj.id
 
 
+def sent_recently(
+    recipient: str,
+    now: datetime,
+    *,
+    kind: str | None = None,
+    about=None,
+    by_resident: bool | None = None,
+    within: timedelta = timedelta(hours=1),
+) -> int:
+    """How many mails were queued for `recipient` since `now - within` (of one kind, about one
+    row, caused by residents — when given). Counted in the database, so every worker agrees."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.recipient == recipient, OutboxMessage.created_at > now - within)
+    )
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    if about is not None:
+        about_type, about_id = about_of(about)
+        query = query.where(
+            OutboxMessage.about_type == about_type, OutboxMessage.about_id == about_id
+        )
+    if by_resident is not None:
+        query = query.where(OutboxMessage.by_resident == by_resident)
+    return db.session.scalar(query)
+
+
+def _serialise_per_address(recipient: str) -> None:
+    """Until the transaction ends, no other one counts or queues mail for this address, so a
+    burst of requests cannot slip past the cap. (SQLite's write lock serialises already.)"""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:recipient))"),
+            {"recipient": recipient},
+        )
+
+
 def queue(
     kind: str,
     recipient: str,
@@ -81,15 +119,26 @@ def queue(
     body_html: str = "",
     about=None,
     build_attachments: str = "",
-) -> OutboxMessage:
+    by_resident: bool = False,
+) -> OutboxMessage | None:
     """Add a mail to the outbox in the current transaction (flushes, never commits).
 
     `about`: the row the mail is about (a registration, a certification …), so the
-    attachment builder and the admin's outbox can find it."""
+    attachment builder and the admin's outbox can find it. `by_resident`: a resident's own
+    action caused it (a sign-up, a cancellation, asking for a link); such a mail is not queued
+    (None) once RESIDENT_MAILS_PER_HOUR of them went to the address in the last hour, so a
+    sign-up/cancel loop cannot flood anyone's inbox."""
     if build_attachments:
         _builder(build_attachments)  # refuse a name nobody registered, now and not at send
+    if by_resident:
+        _serialise_per_address(recipient)
+        limit = current_app.config["RESIDENT_MAILS_PER_HOUR"]
+        if sent_recently(recipient, utcnow(), by_resident=True) >= limit:
+            log.info("per-address cap reached: a %s mail was not queued", kind)
+            return None
     about_type, about_id = about_of(about)
     message = OutboxMessage(
+        by_resident=by_resident,
         kind=kind,
         recipient=recipient,
         subject=subject,

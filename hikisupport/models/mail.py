@@ -17,11 +17,16 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         sa.Index(None, "status", "next_attempt_at"),
         sa.Index(None, "about_type", "about_id"),
+        # The per-address caps count what was mailed to an address in the last hour.
+        sa.Index(None, "recipient", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # What the mail is about: confirmation, waitlisted, promoted, cancelled, link ...
     kind: Mapped[str] = mapped_column(sa.String(20))
+    # True for a mail a resident's own action caused (an application link, a sign-up or cancel
+    # confirmation): those count against, and are held back by, the per-address cap.
+    by_resident: Mapped[bool] = mapped_column(default=False)
     recipient: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(200))
     body_text: Mapped[str] = mapped_column(sa.Text)

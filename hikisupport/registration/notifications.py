@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import render_template
 
 from hikisupport.core.extensions import db
 from hikisupport.core.urls import base_host, external_url
 from hikisupport.mail.outbox import MailPart, queue
-from hikisupport.models import OutboxMessage, Registration
-from hikisupport.registration.tickets import calendar_ics, ticket_png
+from hikisupport.models import Event, OutboxMessage, Registration
+from hikisupport.registration import links
+from hikisupport.registration.tickets import calendar_filename, calendar_ics, ticket_png
 
 QR_CONTENT_ID = "ticket-qr@hikisupport"
 
@@ -17,7 +20,18 @@ def personal_url(registration: Registration) -> str:
     return external_url("registration.personal_page", token=registration.token)
 
 
-def _queue(kind: str, subject: str, registration: Registration, with_ticket=False, **extra):
+def apply_url(event_id: int, token: str) -> str:
+    return external_url("registration.apply", event_id=event_id, token=token)
+
+
+def _queue(
+    kind: str,
+    subject: str,
+    registration: Registration,
+    with_ticket=False,
+    by_resident=False,
+    **extra,
+):
     if not registration.email:
         return  # entered by staff without an address: they are told by phone or post
     context = {
@@ -36,6 +50,7 @@ def _queue(kind: str, subject: str, registration: Registration, with_ticket=Fals
         body_html=render_template(f"registration/mail/{kind}.html", **context),
         about=registration,
         build_attachments=TICKET if with_ticket else "",
+        by_resident=by_resident,
     )
 
 
@@ -61,24 +76,30 @@ def ticket_parts(message: OutboxMessage) -> list[MailPart]:
             content_id=QR_CONTENT_ID,
         ),
         MailPart(
-            filename="event.ics",
-            content_type="text/calendar; charset=UTF-8; method=PUBLISH",
-            data=calendar_ics(registration, personal_url(registration), base_host()),
+            filename=calendar_filename(registration.event),
+            content_type="text/calendar; charset=UTF-8",
+            data=calendar_ics(registration, base_host()),
         ),
     ]
 
 
-def confirmed(registration: Registration) -> None:
+def confirmed(registration: Registration, by_resident: bool = False) -> None:
     _queue(
         "confirmed",
         f"【参加決定】{registration.event.title}",
         registration,
         with_ticket=True,
+        by_resident=by_resident,
     )
 
 
-def waitlisted(registration: Registration) -> None:
-    _queue("waitlisted", f"【キャンセル待ち受付】{registration.event.title}", registration)
+def waitlisted(registration: Registration, by_resident: bool = False) -> None:
+    _queue(
+        "waitlisted",
+        f"【キャンセル待ち受付】{registration.event.title}",
+        registration,
+        by_resident=by_resident,
+    )
 
 
 def promoted(registration: Registration) -> None:
@@ -90,12 +111,22 @@ def promoted(registration: Registration) -> None:
     )
 
 
-def cancelled(registration: Registration) -> None:
-    _queue("cancelled", f"【キャンセル完了】{registration.event.title}", registration)
+def cancelled(registration: Registration, by_resident: bool = False) -> None:
+    _queue(
+        "cancelled",
+        f"【キャンセル完了】{registration.event.title}",
+        registration,
+        by_resident=by_resident,
+    )
 
 
-def applied(registration: Registration) -> None:
-    _queue("applied", f"【抽選申込受付】{registration.event.title}", registration)
+def applied(registration: Registration, by_resident: bool = False) -> None:
+    _queue(
+        "applied",
+        f"【抽選申込受付】{registration.event.title}",
+        registration,
+        by_resident=by_resident,
+    )
 
 
 def lottery_won(registration: Registration) -> None:
@@ -134,5 +165,43 @@ def reminder(registration: Registration, session) -> None:
     )
 
 
-def link_resent(registration: Registration) -> None:
-    _queue("link", f"【申込内容の確認用リンク】{registration.event.title}", registration)
+def updated(registration: Registration) -> None:
+    _queue(
+        "updated",
+        f"【申込内容の変更】{registration.event.title}",
+        registration,
+        by_resident=True,
+    )
+
+
+APPLY = "apply"
+
+
+def apply_link(event: Event, email: str, now: datetime) -> OutboxMessage | None:
+    """Step 1's mail: the link to the form for this address and event, with the address's
+    existing registrations and their personal links (how a lost link is found again)."""
+    from hikisupport.registration import services
+    from hikisupport.registration.availability import event_availability
+
+    availability = event_availability(event, now)
+    token = links.make_token(event.id, email)
+    context = {
+        "event": event,
+        "registrations": services.live_registrations_of(email, event.id),
+        "personal_url": personal_url,
+        "availability": availability,
+        "apply_url": apply_url(event.id, token),
+        "valid_until": links.valid_until(now, event.registration_opens_at),
+        "opens_later": now < event.registration_opens_at,
+    }
+    accepting = availability.accepts_sign_ups or availability.state == "not_yet"
+    subject = "【申し込みフォームのご案内】" if accepting else "【お申し込み内容の確認】"
+    return queue(
+        kind=APPLY,
+        recipient=email,
+        subject=subject + event.title,
+        body_text=render_template("registration/mail/apply.txt", **context),
+        body_html=render_template("registration/mail/apply.html", **context),
+        about=event,
+        by_resident=True,
+    )

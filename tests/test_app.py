@@ -66,9 +66,10 @@ def test_post_requests_begin_immediate_and_get_requests_do_not(app, make_event, 
         sign_up(event.id)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
-    # GET form → BEGIN; POST → BEGIN IMMEDIATE (the test's own session adds plain BEGINs).
+    # GET pages → BEGIN; each POST (step 1, step 2) → BEGIN IMMEDIATE (the test's own session
+    # adds plain BEGINs).
     assert "BEGIN IMMEDIATE" in seen
-    assert seen.count("BEGIN IMMEDIATE") == 1
+    assert seen.count("BEGIN IMMEDIATE") == 2
 
 
 def test_migrations_build_the_same_schema_as_the_models(database_url, schema, app):

@@ -169,23 +169,26 @@ def test_trusted_proxies_decide_whose_address_is_recorded(
 ):
     """Behind the ward's proxy (TRUSTED_PROXIES=1) the audit log records the resident's
     address from X-Forwarded-For; without a proxy the header is anyone's to forge, and ignored."""
-    from fixtures.registration import VALID_FORM
+    from fixtures.registration import APPLICATION_FORM
 
     from conftest import app_config
     from hikisupport.models import AuditLog
+    from hikisupport.registration.links import make_token
 
     event = make_event()
     app = create_app(app_config(database_url, smtp_server[0], TRUSTED_PROXIES=hops))
     client = app.test_client()
+    with app.test_request_context():
+        link = f"/events/{event.id}/apply/{make_token(event.id, 'hanako@example.jp')}"
     headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
-    page = client.get(f"/events/{event.id}/register", headers=headers).get_data(as_text=True)
+    page = client.get(link, headers=headers).get_data(as_text=True)
     from conftest import csrf_from
 
-    form = {**VALID_FORM, "csrf_token": csrf_from(page)}
+    form = {**APPLICATION_FORM, "csrf_token": csrf_from(page)}
     # Over HTTPS (as the proxy says) Flask-WTF also checks the Referer, as a browser sends it.
-    headers["Referer"] = f"https://localhost/events/{event.id}/register"
+    headers["Referer"] = f"https://localhost{link}"
     try:
-        response = client.post(f"/events/{event.id}/register", data=form, headers=headers)
+        response = client.post(link, data=form, headers=headers)
         assert response.status_code == 303
     finally:
         with app.app_context():

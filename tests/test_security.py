@@ -10,7 +10,11 @@ from playwright.sync_api import Page
 
 from hikisupport.core.security import CSP
 
-HOST_REFERENCE = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
+# What a page loads or sends to: src, form actions, <link href>. A plain <a href> to another
+# site (the venue's map) loads nothing.
+HOST_REFERENCE = re.compile(
+    r"""(?:\bsrc|\baction|<link\b[^>]*\bhref)\s*=\s*["']?\s*(?:https?:)?//""", re.I
+)
 CSS_URL = re.compile(r"""url\(\s*["']?\s*(?:https?:)?//""", re.I)
 
 

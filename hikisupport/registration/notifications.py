@@ -21,7 +21,7 @@ def personal_url(registration: Registration) -> str:
 
 
 def apply_url(event_id: int, token: str) -> str:
-    return external_url("registration.apply", event_id=event_id, token=token)
+    return external_url("registration.apply", event_id=event_id, apply_token=token)
 
 
 def _queue(

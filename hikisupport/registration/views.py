@@ -110,28 +110,31 @@ def _apply_page(event: Event, token: str, email: str, form, refusal=None, anothe
     )
 
 
-@bp.get("/events/<id:event_id>/apply/<apply_token:token>")
-def apply_form(event_id: int, token: str):
+@bp.get("/events/<id:event_id>/apply/<apply_token:apply_token>")
+def apply_form(event_id: int, apply_token: str):
     """The application form for the address in the link (and who on it already applied)."""
     event = services.public_event(event_id)
-    email = _address_from(event, token)
+    email = _address_from(event, apply_token)
     another = request.args.get("another") == "1"
-    return _apply_page(event, token, email, RegistrationForm(), another=another)
+    return _apply_page(event, apply_token, email, RegistrationForm(), another=another)
 
 
-@bp.post("/events/<id:event_id>/apply/<apply_token:token>")
+@bp.post("/events/<id:event_id>/apply/<apply_token:apply_token>")
 @per_client("RATELIMIT_PUBLIC_FORMS")
-def apply(event_id: int, token: str):
+def apply(event_id: int, apply_token: str):
     """Sign up: 303 to the personal page (the existing one for the same name), or the form
     again with its errors (422)."""
+    token = apply_token
     event = services.public_event(event_id)
     email = _address_from(event, token)
     form = RegistrationForm()
     if not form.validate():
         return _apply_page(event, token, email, form), 422
-    answer_refusals_with(
-        form, lambda refusal: _apply_page(services.public_event(event_id), token, email, form, refusal)
-    )
+
+    def refused(refusal):
+        return _apply_page(services.public_event(event_id), token, email, form, refusal)
+
+    answer_refusals_with(form, refused)
     # register() locks the event and counts the seats again under that lock.
     result = services.register(event, form.applicant(email))
     if result.created:

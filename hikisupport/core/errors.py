@@ -139,9 +139,7 @@ def register(app: Flask) -> None:
             "errors/csrf.html",
             expired=expired,
             # Where the form can be opened again with a fresh token (when its URL has a GET).
-            again=request.path
-            if request.url_rule is not None and "GET" in request.url_rule.methods
-            else None,
+            again=request.path if app.create_url_adapter(request).test(request.path, "GET") else None,
         )
         return page, 400
 

@@ -124,7 +124,7 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.events.staff_views import bp as staff_events_bp
     from hikisupport.events.views import bp as events_bp
     from hikisupport.mail.cli import mail_cli
-    from hikisupport.mail.outbox import register_attachment_builder
+    from hikisupport.mail.outbox import register_attachment_builder, register_body_builder
     from hikisupport.mail.views import bp as staff_mail_bp
     from hikisupport.municipality import templating as municipality_templating
     from hikisupport.registration import notifications
@@ -152,6 +152,7 @@ def _register_areas(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
     register_attachment_builder(app, notifications.TICKET, notifications.ticket_parts)
+    register_body_builder(app, notifications.BODY, notifications.registration_body)
 
     if app.config.get("DEV_MAILBOX"):
         from hikisupport.mail.dev_views import bp as dev_mailbox_bp

@@ -11,6 +11,7 @@ from icalendar import Calendar
 from conftest import csrf_from
 from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
+from hikisupport.mail.outbox import body_of
 from hikisupport.models import OutboxMessage, Registration
 
 NPO_CONTACT = {
@@ -53,7 +54,7 @@ def test_every_mail_names_the_organizer_and_its_contact(npo_event, sign_up, clie
     mails = db.session.scalars(sa.select(OutboxMessage)).all()
     assert {m.kind for m in mails} == {"apply", "confirmed", "cancelled"}
     for mail in mails:
-        for text in (mail.body_text, mail.body_html):
+        for text in body_of(mail):
             assert "NPO法人 すぎなみ居場所ネット" in text
             assert "03-5300-0000" in text and "info@npo.example.jp" in text
 

@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, abort, current_app, render_template, request
 from markupsafe import Markup, escape
 
 from hikisupport.core.extensions import db
+from hikisupport.mail.outbox import body_of
 from hikisupport.models import OutboxMessage, OutboxStatus
 
 bp = Blueprint("dev_mailbox", __name__, url_prefix="/dev/mailbox")
@@ -76,5 +77,5 @@ def message(message_id: int):
     return render_template(
         "mail/dev_message.html",
         message=row,
-        body=linkify(row.body_text, current_app.config["BASE_URL"]),
+        body=linkify(body_of(row)[0], current_app.config["BASE_URL"]),
     )

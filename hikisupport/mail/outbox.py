@@ -67,6 +67,31 @@ def _builder(name: str) -> AttachmentBuilder:
         raise ValueError(f"no attachment builder {name!r}") from None
 
 
+# name → function(message) returning (text, html): a mail's body written when it is sent (or
+# shown), so the transaction that queues it (a sign-up, holding the seat lock) does not spend
+# its time rendering templates.
+BodyBuilder = Callable[[OutboxMessage], tuple[str, str]]
+_BODY_BUILDERS = "hikisupport_body_builders"
+
+
+def register_body_builder(app: Flask, name: str, builder: BodyBuilder) -> None:
+    builders = app.extensions.setdefault(_BODY_BUILDERS, {})
+    if builders.get(name, builder) is not builder:
+        raise ValueError(f"body builder {name!r} is registered twice")
+    builders[name] = builder
+
+
+def body_of(row: OutboxMessage) -> tuple[str, str]:
+    """(text, html) of a mail: as stored, or written now by its builder (not yet sent)."""
+    if row.body_text or not row.body_builder:
+        return row.body_text, row.body_html
+    try:
+        builder = current_app.extensions.get(_BODY_BUILDERS, {})[row.body_builder]
+    except KeyError:
+        raise ValueError(f"no body builder {row.body_builder!r}") from None
+    return builder(row)
+
+
 def about_of(obj) -> tuple[str, int | None]:
     """(type, id) of what a mail is about: any model row, e.g. ("registrations", 12)."""
     if obj is None:
@@ -121,11 +146,13 @@ def queue(
     about=None,
     build_attachments: str = "",
     by_resident: bool = False,
+    build_body: str = "",
 ) -> OutboxMessage | None:
     """Add a mail to the outbox in the current transaction (flushes, never commits).
 
     `about`: the row the mail is about (a registration, a certification …), so the
-    attachment builder and the admin's outbox can find it. `by_resident`: a resident's own
+    attachment builder and the admin's outbox can find it. `build_body`: the name of a body
+    builder that writes the text when the mail is sent (instead of `body_text`). `by_resident`: a resident's own
     action caused it (a sign-up, a cancellation, asking for a link); such a mail is not queued
     (None) once RESIDENT_MAILS_PER_HOUR of them went to the address in the last hour, so a
     sign-up/cancel loop cannot flood anyone's inbox."""
@@ -140,6 +167,7 @@ def queue(
     about_type, about_id = about_of(about)
     message = OutboxMessage(
         by_resident=by_resident,
+        body_builder=build_body,
         kind=kind,
         recipient=recipient,
         subject=subject,
@@ -176,7 +204,7 @@ class DeliveryReport:
         return text
 
 
-def to_email_message(row: OutboxMessage) -> EmailMessage:
+def to_email_message(row: OutboxMessage, body: tuple[str, str] | None = None) -> EmailMessage:
     """The row as a MIME message: text (and HTML) parts, inline images, attachments.
 
     Built with the SMTP policy: the subject folds into encoded words that decode to exactly the
@@ -191,10 +219,11 @@ def to_email_message(row: OutboxMessage) -> EmailMessage:
     # One Message-ID per outbox row: a duplicate delivery would be visible as such.
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = f"<outbox-{row.id}-{int(row.created_at.timestamp())}@{domain}>"
-    message.set_content(row.body_text, charset="utf-8", cte="base64")
+    body_text, body_html = body or body_of(row)
+    message.set_content(body_text, charset="utf-8", cte="base64")
     html_part = None
-    if row.body_html:
-        message.add_alternative(row.body_html, subtype="html", charset="utf-8", cte="base64")
+    if body_html:
+        message.add_alternative(body_html, subtype="html", charset="utf-8", cte="base64")
         html_part = message.get_payload()[-1]
     parts = _builder(row.attachment_builder)(row) if row.attachment_builder else []
     for part in parts:
@@ -258,8 +287,12 @@ UNKNOWN_OUTCOME = (
 )
 
 
-def _finish(outcomes: list[tuple[int, str, BaseException | None]], now: datetime) -> None:
-    """Record how each attempt ended, in one transaction."""
+def _finish(
+    outcomes: list[tuple[int, str, BaseException | None]],
+    now: datetime,
+    written: dict[int, tuple[str, str]] | None = None,
+) -> None:
+    """Record how each attempt ended, in one transaction (and the text of what was sent)."""
     with writing():
         rows = db.session.scalars(
             sa.select(OutboxMessage)
@@ -269,6 +302,8 @@ def _finish(outcomes: list[tuple[int, str, BaseException | None]], now: datetime
         by_id = {row.id: row for row in rows}
         for message_id, outcome, error in outcomes:
             _record_outcome(by_id[message_id], now, outcome, error)
+            if outcome == SENT and message_id in (written or {}):
+                by_id[message_id].body_text, by_id[message_id].body_html = written[message_id]
 
 
 def _record_outcome(row: OutboxMessage, now: datetime, outcome: str, error) -> None:
@@ -341,13 +376,17 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> DeliveryReport
                 continue
             # Read and built before SMTP is talking: no transaction stays open meanwhile.
             built: dict[int, EmailMessage | Exception] = {}
+            written: dict[int, tuple[str, str]] = {}  # bodies written now, kept once sent
             with reading():
                 rows = db.session.scalars(
                     sa.select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
                 )
                 for row in rows:
                     try:
-                        built[row.id] = to_email_message(row)
+                        body = body_of(row)
+                        if row.body_builder and not row.body_text:
+                            written[row.id] = body
+                        built[row.id] = to_email_message(row, body)
                     except Exception as exc:  # noqa: BLE001 - a broken row must not stop others
                         built[row.id] = exc
             outcomes: list[tuple[int, str, BaseException | None]] = []
@@ -384,7 +423,7 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> DeliveryReport
                 if _is_connection_error(error):
                     report.stopped_early = True
                     relay = None  # the connection is gone; quitting it would raise again
-            _finish(outcomes, clock())
+            _finish(outcomes, clock(), written)
             if report.stopped_early:
                 break
     finally:

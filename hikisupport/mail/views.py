@@ -41,7 +41,8 @@ def message(message_id: int):
     """One mail as it will be (or was) sent."""
     row = mail_outbox.read_message(message_id) or abort(404)
     # The resident's personal link would let whoever reads this act as them: not shown.
-    body = PERSONAL_LINK.sub("/r/（ご本人用のリンク・表示しません）", row.body_text)
+    text, _ = mail_outbox.body_of(row)  # a pending mail's text is written when it is sent
+    body = PERSONAL_LINK.sub("/r/（ご本人用のリンク・表示しません）", text)
     return render_template(
         "mail/message.html", message=row, body=body, statuses=OutboxStatus.labels()
     )

@@ -41,6 +41,9 @@ class OutboxMessage(db.Model):
     # the QR and .ics of a registration), so a sign-up does not spend its time — and its seat
     # lock — drawing them.
     attachment_builder: Mapped[str] = mapped_column(sa.String(40), default="")
+    # The text and HTML written when the mail is sent by a builder registered under this name,
+    # not inside the sign-up's transaction (and its seat lock); kept in the row once sent.
+    body_builder: Mapped[str] = mapped_column(sa.String(40), default="")
     # What the mail is about, in any area: ("registration", 12), ("certification", 3) …
     about_type: Mapped[str] = mapped_column(sa.String(30), default="")
     about_id: Mapped[int | None]

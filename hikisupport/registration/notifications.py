@@ -24,6 +24,23 @@ def apply_url(event_id: int, token: str) -> str:
     return external_url("registration.apply", event_id=event_id, apply_token=token)
 
 
+def _context(kind: str, registration: Registration, **extra) -> dict:
+    return {
+        **extra,
+        "registration": registration,
+        "event": registration.event,
+        "personal_url": personal_url(registration),
+        "qr_cid": QR_CONTENT_ID,
+        "has_qr": kind in WITH_TICKET,
+    }
+
+
+# Mails whose QR ticket and calendar file are attached.
+WITH_TICKET = frozenset({"confirmed", "promoted", "lottery_won", "reminder"})
+# The name under which `registration_body` is registered with the outbox (in create_app).
+BODY = "registration.body"
+
+
 def _queue(
     kind: str,
     subject: str,
@@ -34,23 +51,36 @@ def _queue(
 ):
     if not registration.email:
         return  # entered by staff without an address: they are told by phone or post
-    context = {
-        **extra,
-        "registration": registration,
-        "event": registration.event,
-        "personal_url": personal_url(registration),
-        "qr_cid": QR_CONTENT_ID,
-        "has_qr": with_ticket,
-    }
+    if extra:  # what the mail says beyond the registration: written now
+        context = _context(kind, registration, **extra)
+        text = render_template(f"registration/mail/{kind}.txt", **context)
+        html = render_template(f"registration/mail/{kind}.html", **context)
+    else:  # written when sent, outside the sign-up's transaction (see `registration_body`)
+        text = html = ""
     queue(
         kind=kind,
         recipient=registration.email,
         subject=subject,
-        body_text=render_template(f"registration/mail/{kind}.txt", **context),
-        body_html=render_template(f"registration/mail/{kind}.html", **context),
+        body_text=text,
+        body_html=html,
         about=registration,
         build_attachments=TICKET if with_ticket else "",
         by_resident=by_resident,
+        build_body="" if extra else BODY,
+    )
+
+
+def registration_body(message: OutboxMessage) -> tuple[str, str]:
+    """A registration mail's text and HTML, written when it is sent (or shown)."""
+    if message.about_type == "events":
+        return _apply_body(message)
+    registration = db.session.get(Registration, message.about_id)
+    if registration is None:
+        raise ValueError("the registration of this mail is gone")
+    context = _context(message.kind, registration)
+    return (
+        render_template(f"registration/mail/{message.kind}.txt", **context),
+        render_template(f"registration/mail/{message.kind}.html", **context),
     )
 
 
@@ -179,29 +209,45 @@ APPLY = "apply"
 
 def apply_link(event: Event, email: str, now: datetime) -> OutboxMessage | None:
     """Step 1's mail: the link to the form for this address and event, with the address's
-    existing registrations and their personal links (how a lost link is found again)."""
-    from hikisupport.registration import services
+    existing registrations and their personal links (how a lost link is found again).
+
+    Only the row is written here; the text (and the signed link in it) is written when the mail
+    is sent, with the registrations as they are then."""
     from hikisupport.registration.availability import event_availability
 
-    availability = event_availability(event, now)
-    token = links.make_token(event.id, email)
-    context = {
-        "event": event,
-        "registrations": services.live_registrations_of(email, event.id),
-        "personal_url": personal_url,
-        "availability": availability,
-        "apply_url": apply_url(event.id, token),
-        "valid_until": links.valid_until(now, event.registration_opens_at),
-        "opens_later": now < event.registration_opens_at,
-    }
-    accepting = availability.accepts_sign_ups or availability.state == "not_yet"
+    accepting = event_availability(event, now).accepts_sign_ups or now < event.registration_opens_at
     subject = "【申し込みフォームのご案内】" if accepting else "【お申し込み内容の確認】"
     return queue(
         kind=APPLY,
         recipient=email,
         subject=subject + event.title,
-        body_text=render_template("registration/mail/apply.txt", **context),
-        body_html=render_template("registration/mail/apply.html", **context),
+        body_text="",
         about=event,
         by_resident=True,
+        build_body=BODY,
+    )
+
+
+def _apply_body(message: OutboxMessage) -> tuple[str, str]:
+    from hikisupport.core.database import utcnow
+    from hikisupport.registration import services
+    from hikisupport.registration.availability import event_availability
+
+    event = db.session.get(Event, message.about_id)
+    if event is None:
+        raise ValueError("the event of this mail is gone")
+    email, now = message.recipient, utcnow()
+    token = links.make_token(event.id, email)
+    context = {
+        "event": event,
+        "registrations": services.live_registrations_of(email, event.id),
+        "personal_url": personal_url,
+        "availability": event_availability(event, now),
+        "apply_url": apply_url(event.id, token),
+        "valid_until": links.valid_until(now, event.registration_opens_at),
+        "opens_later": now < event.registration_opens_at,
+    }
+    return (
+        render_template("registration/mail/apply.txt", **context),
+        render_template("registration/mail/apply.html", **context),
     )

@@ -13,8 +13,8 @@ Create Date: 2026-12-01
   registration stays as it was, and its old link still says it was cancelled.
 - Events carry their own 問い合わせ先 (phone, mail, hours), 持ち物, the venue's address and a
   map link.
-- Outbox rows say whether a resident's own action caused them, and are indexed by recipient
-  and time for the per-address caps.
+- Outbox rows say whether a resident's own action caused them (indexed by recipient and time
+  for the per-address caps), and may have their text written when sent (`body_builder`).
 """
 
 import re
@@ -80,8 +80,12 @@ def upgrade():
         batch.add_column(
             sa.Column("by_resident", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+        batch.add_column(
+            sa.Column("body_builder", sa.String(40), nullable=False, server_default="")
+        )
     with op.batch_alter_table("outbox_messages") as batch:
         batch.alter_column("by_resident", server_default=None, existing_type=sa.Boolean())
+        batch.alter_column("body_builder", server_default=None, existing_type=sa.String(40))
         batch.create_index(
             "ix_outbox_messages_recipient_created_at", ["recipient", "created_at"]
         )
@@ -129,6 +133,7 @@ def _split_persons_by_name():
 def downgrade():
     with op.batch_alter_table("outbox_messages") as batch:
         batch.drop_index("ix_outbox_messages_recipient_created_at")
+        batch.drop_column("body_builder")
         batch.drop_column("by_resident")
     with op.batch_alter_table("events") as batch:
         for name in ("contact_phone", "contact_email", "contact_hours", "belongings", "venue_address", "map_url"):

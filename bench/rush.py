@@ -173,7 +173,10 @@ def prepare(database_url: str, env: dict, seats: int) -> tuple[int, int]:
                 contact_phone="03-3312-2111",
                 sessions=[
                     Session(
-                        number=1, starts_at=start, ends_at=start + timedelta(hours=2), venue="区役所"
+                        number=1,
+                        starts_at=start,
+                        ends_at=start + timedelta(hours=2),
+                        venue="区役所",
                     )
                 ],
             )
@@ -362,9 +365,7 @@ def step_2(url: str, path: str, i: int, timings: list, errors: list, follow: boo
 def phase_a(url, event_id, people, clients, sink) -> tuple[dict, dict]:
     addresses = [f"rush{i}@example.jp" for i in range(people)]
     started, errors = {}, []
-    elapsed = closed_loop(
-        clients, addresses, lambda a: step_1(url, event_id, a, started, errors)
-    )
+    elapsed = closed_loop(clients, addresses, lambda a: step_1(url, event_id, a, started, errors))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with sink.lock:
@@ -451,8 +452,18 @@ def run(kind: str, args) -> dict:
         b_event, c_event = prepare(database_url, env, args.seats)
         server = gunicorn(env, port, args.workers)
         worker = Process(
-            [sys.executable, "-m", "flask", "--app", "hikisupport", "mail", "send", "--loop",
-             "--interval", str(args.mail_interval)],
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "hikisupport",
+                "mail",
+                "send",
+                "--loop",
+                "--interval",
+                str(args.mail_interval),
+            ],
             env,
         )
         url = server_url = f"http://127.0.0.1:{port}"

@@ -125,7 +125,9 @@ def test_smtp_down_keeps_the_mail_pending_then_delivers_exactly_once(
     assert (row.status, row.attempts, row.last_error) == ("sent", 2, "")
 
 
-def test_a_mail_claimed_by_another_sender_is_not_sent_twice(make_event, sign_up_quietly, inbox, app):
+def test_a_mail_claimed_by_another_sender_is_not_sent_twice(
+    make_event, sign_up_quietly, inbox, app
+):
     event = make_event()
     sign_up_quietly(event.id)
     (row,) = outbox_rows()

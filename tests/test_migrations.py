@@ -380,4 +380,6 @@ def test_0003_gives_every_registration_a_person_of_its_name(migrated):
             {"p": person, "id": son},
         )
     with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
-        insert(conn, "persons", email="hanako@example.jp", name_key="スギナミハナコ", created_at=_at(2))
+        insert(
+            conn, "persons", email="hanako@example.jp", name_key="スギナミハナコ", created_at=_at(2)
+        )

@@ -60,8 +60,9 @@ def test_every_mail_names_the_organizer_and_its_contact(npo_event, sign_up, clie
 
 
 def test_staff_cannot_promise_everyone_and_refuse_outsiders(staff_world, login_as):
-    from conftest import csrf_of
     from fixtures.events import event_input
+
+    from conftest import csrf_of
     from hikisupport.events.services import validate
 
     event = staff_world.event
@@ -105,9 +106,7 @@ def test_staff_see_the_draw_method_in_words(make_event, sign_up, staff_world, lo
     assert "シード値から作った乱数で並べ替える" in draw.algorithm_label
 
 
-def test_after_signing_up_the_page_says_a_mail_was_sent_and_to_keep_it(
-    make_event, sign_up, client
-):
+def test_after_signing_up_the_page_says_a_mail_was_sent_and_to_keep_it(make_event, sign_up, client):
     response = sign_up(make_event().id, phone="090-1234-5678")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "確認のメールをお送りします" in page and "保存してください" in page

@@ -229,7 +229,8 @@ def app_overrides(request):
 
 
 @pytest.mark.parametrize(
-    "app_overrides", [{"RATELIMIT_ENABLED": True, "RATELIMIT_PUBLIC_FORMS": "5/minute"}],
+    "app_overrides",
+    [{"RATELIMIT_ENABLED": True, "RATELIMIT_PUBLIC_FORMS": "5/minute"}],
     indirect=True,
 )
 def test_one_client_is_rate_limited_with_a_japanese_page(make_event, client, app_overrides):

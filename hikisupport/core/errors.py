@@ -139,7 +139,9 @@ def register(app: Flask) -> None:
             "errors/csrf.html",
             expired=expired,
             # Where the form can be opened again with a fresh token (when its URL has a GET).
-            again=request.path if app.create_url_adapter(request).test(request.path, "GET") else None,
+            again=request.path
+            if app.create_url_adapter(request).test(request.path, "GET")
+            else None,
         )
         return page, 400
 

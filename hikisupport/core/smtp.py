@@ -39,7 +39,9 @@ class Relay:
     def send(self, message: EmailMessage) -> None:
         # as_bytes() of an SMTP-policy message is 7-bit (encoded words, base64 parts): sent as
         # plain SMTP, without BODY=8BITMIME, to any relay.
-        self.host.sendmail(self.envelope_from, [message["To"].addresses[0].addr_spec], message.as_bytes())
+        self.host.sendmail(
+            self.envelope_from, [message["To"].addresses[0].addr_spec], message.as_bytes()
+        )
 
     def __enter__(self) -> Relay:
         return self

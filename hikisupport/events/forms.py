@@ -76,7 +76,9 @@ class EventForm(BaseForm):
     contact_email = CleanStringField(
         "問い合わせ先のメールアドレス", max_length=254, normalizer=normalize_email
     )
-    contact_hours = CleanStringField("問い合わせの受付時間", max_length=100, normalizer=normalize_line)
+    contact_hours = CleanStringField(
+        "問い合わせの受付時間", max_length=100, normalizer=normalize_line
+    )
     belongings = CleanStringField("持ち物", max_length=500, normalizer=normalize_line)
     venue_address = CleanStringField("会場の住所", max_length=200, normalizer=normalize_line)
     map_url = CleanStringField("会場の地図（URL）", max_length=500)

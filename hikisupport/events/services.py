@@ -3,17 +3,16 @@ the JSON API alike. Functions flush, never commit."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import re
 
 import sqlalchemy as sa
 
 from hikisupport.core.database import utcnow
 from hikisupport.core.errors import Invalid
-from hikisupport.core.japanese import is_email
 from hikisupport.core.extensions import db
+from hikisupport.core.japanese import is_email
 from hikisupport.models import (
     ACTIVE_STATUSES,
     Admission,

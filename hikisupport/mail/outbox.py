@@ -10,12 +10,12 @@ look at, because a duplicate mail is worse than a late one.
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-import email.policy
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
@@ -152,10 +152,10 @@ def queue(
 
     `about`: the row the mail is about (a registration, a certification …), so the
     attachment builder and the admin's outbox can find it. `build_body`: the name of a body
-    builder that writes the text when the mail is sent (instead of `body_text`). `by_resident`: a resident's own
-    action caused it (a sign-up, a cancellation, asking for a link); such a mail is not queued
-    (None) once RESIDENT_MAILS_PER_HOUR of them went to the address in the last hour, so a
-    sign-up/cancel loop cannot flood anyone's inbox."""
+    builder that writes the text when the mail is sent (instead of `body_text`).
+    `by_resident`: a resident's own action caused it (a sign-up, a cancellation, asking for a
+    link); such a mail is not queued (None) once RESIDENT_MAILS_PER_HOUR of them went to the
+    address in the last hour, so a sign-up/cancel loop cannot flood anyone's inbox."""
     if build_attachments:
         _builder(build_attachments)  # refuse a name nobody registered, now and not at send
     if by_resident:
@@ -229,9 +229,7 @@ def to_email_message(row: OutboxMessage, body: tuple[str, str] | None = None) ->
     for part in parts:
         media, _, rest = part.content_type.partition(";")
         maintype, _, subtype = media.strip().partition("/")
-        params = dict(
-            p.strip().split("=", 1) for p in rest.split(";") if "=" in p
-        )
+        params = dict(p.strip().split("=", 1) for p in rest.split(";") if "=" in p)
         options = {"maintype": maintype, "subtype": subtype, "filename": part.filename}
         if params:
             options["params"] = params

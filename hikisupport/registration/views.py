@@ -274,4 +274,3 @@ def cancel(token: str):
     services.cancel(registration)
     flash("キャンセルしました。確認のメールをお送りします。", "success")
     return redirect(url_for(".personal_page", token=token), code=303)
-

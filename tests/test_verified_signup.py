@@ -337,30 +337,22 @@ def test_staff_entries_skip_the_mail_step(staff_world, login_as, make_event):
     assert count(OutboxMessage, OutboxMessage.kind == "apply") == 0
 
 
+@pytest.mark.parametrize("app_overrides", [{"DEV_MAILBOX": True}], indirect=True)
 def test_the_development_mailbox_shows_the_link_on_this_machine_only(
-    database_url, schema, smtp_server, make_event, ask_for_link
+    app_overrides, make_event, ask_for_link, client
 ):
-    from conftest import app_config
-    from hikisupport import create_app
-
     event = make_event()
     ask_for_link(event.id, "newcomer@example.jp")
-    dev = create_app(app_config(database_url, smtp_server[0], DEV_MAILBOX=True))
-    try:
-        client = dev.test_client()
-        listing = client.get("/dev/mailbox/").get_data(as_text=True)
-        assert "newcomer@example.jp" in listing
-        (mail,) = mails_to("newcomer@example.jp")
-        page = client.get(f"/dev/mailbox/{mail.id}").get_data(as_text=True)
-        assert f'href="/events/{event.id}/apply/' in page
-        # From another machine, or through a proxy: not there.
-        remote = {"REMOTE_ADDR": "192.0.2.10"}
-        assert client.get("/dev/mailbox/", environ_base=remote).status_code == 404
-        proxied = {"X-Forwarded-For": "192.0.2.10"}
-        assert client.get("/dev/mailbox/", headers=proxied).status_code == 404
-    finally:
-        with dev.app_context():
-            db.engine.dispose()
+    listing = client.get("/dev/mailbox/").get_data(as_text=True)
+    assert "newcomer@example.jp" in listing
+    (mail,) = mails_to("newcomer@example.jp")
+    page = client.get(f"/dev/mailbox/{mail.id}").get_data(as_text=True)
+    assert f'href="/events/{event.id}/apply/' in page
+    # From another machine, or through a proxy: not there.
+    remote = {"REMOTE_ADDR": "192.0.2.10"}
+    assert client.get("/dev/mailbox/", environ_base=remote).status_code == 404
+    proxied = {"X-Forwarded-For": "192.0.2.10"}
+    assert client.get("/dev/mailbox/", headers=proxied).status_code == 404
 
 
 def test_production_refuses_the_development_mailbox(monkeypatch):

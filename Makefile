@@ -34,9 +34,10 @@ db: install
 demo: db
 	$(FLASK) demo load
 
-## make run: install, migrate the SQLite default, load demo data once, serve on :5000
+## make run: install, migrate the SQLite default, load demo data once, serve on :5000, with the
+## development mailbox (every mail readable at /dev/mailbox/, from this machine only)
 run: demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	DEV_MAILBOX=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 ## make test: install with dev extras and run the whole suite
 test: install-dev

@@ -47,8 +47,24 @@ class Config:
     # sender for ever.
     MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
     MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 8)
-    # Same e-mail signs up again: the personal link is mailed again at most this often.
-    LINK_RESEND_INTERVAL_SECONDS = _int("LINK_RESEND_INTERVAL_SECONDS", 600)
+    # The link to the form mailed at step 1: good for this long (from when it was asked for, or
+    # from when registration opens), for every member of a family.
+    APPLY_LINK_MAX_AGE = _int("APPLY_LINK_MAX_AGE", 86_400)
+    # Per address, counted in the database (every worker agrees): application links for one
+    # event, and mails of any kind that a resident's own actions cause, per hour.
+    APPLY_MAILS_PER_HOUR = _int("APPLY_MAILS_PER_HOUR", 3)
+    RESIDENT_MAILS_PER_HOUR = _int("RESIDENT_MAILS_PER_HOUR", 10)
+    # The mail worker (`flask mail send --loop`): seconds between polls of the outbox.
+    MAIL_SEND_INTERVAL = float(os.environ.get("MAIL_SEND_INTERVAL") or 1)
+
+    # Per client (Flask-Limiter): the public forms (step 1 and step 2). Generous enough for a
+    # ward hall's shared Wi-Fi. RATELIMIT_ENABLED=0 turns them off (a load test from one host).
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_PUBLIC_FORMS = os.environ.get("RATELIMIT_PUBLIC_FORMS") or "30/minute"
+    # Request bodies: 1 MB for staff pages and the API, 64 kB for the resident pages.
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 1024 * 1024)
+    RESIDENT_MAX_CONTENT_LENGTH = _int("RESIDENT_MAX_CONTENT_LENGTH", 64 * 1024)
 
     # Sign-in: each (address, client) pair waits after a few failures (staff.services); the
     # account itself locks only after this many failures from all clients together.
@@ -71,12 +87,7 @@ class Config:
     # Seconds a client is told to wait (Retry-After) when the lock could not be had.
     BUSY_RETRY_AFTER = _int("BUSY_RETRY_AFTER", 5)
 
-    # Flask-Limiter: `0` turns the per-client limits off (a load test from one address);
-    # in-process memory by default, `redis://…` when several hosts serve.
-    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
-    # Looking up certificates at /v/<code>, per client.
+    # Looking up certificates at /v/<code>, per client (see RATELIMIT_* above).
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT") or "30 per minute"
 
     # The TrueType font embedded in certificates (IPAex明朝; Debian: fonts-ipaexfont).
@@ -85,7 +96,9 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
-    WTF_CSRF_TIME_LIMIT = None  # a resident may take a long time over the form
+    # A form's token expires (a page left open on a shared PC); an expired one gets a page that
+    # says so and keeps what was typed on the application form.
+    WTF_CSRF_TIME_LIMIT = _int("WTF_CSRF_TIME_LIMIT", 3600)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PREFERRED_URL_SCHEME = "http"
@@ -94,6 +107,10 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    # `make run` turns it on: every mail the service would send, readable at /dev/mailbox from
+    # this machine only, so the resident journey works without an SMTP server. Refused in
+    # production.
+    DEV_MAILBOX = _bool("DEV_MAILBOX")
 
 
 class TestingConfig(Config):
@@ -105,6 +122,8 @@ class TestingConfig(Config):
     MAIL_PORT = 9  # discard port: nothing listens, a test never mails the world by accident
     MAIL_TIMEOUT = 5
     MAIL_DEFAULT_SENDER = "杉並区ひきこもりサポーター事務局 <noreply@hikisupport.test>"
+    # Tests sign up many times from one address; the limit tests turn it on.
+    RATELIMIT_ENABLED = False
 
 
 class ProductionConfig(Config):
@@ -119,6 +138,10 @@ class ProductionConfig(Config):
     def check(cls) -> None:
         if not os.environ.get("SECRET_KEY"):
             raise RuntimeError("SECRET_KEY must be set in production (APP_ENV=production).")
+        if _bool("DEV_MAILBOX"):
+            raise RuntimeError(
+                "DEV_MAILBOX shows every mail to whoever opens it: never in production."
+            )
 
 
 CONFIGS = {

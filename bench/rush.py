@@ -1,19 +1,27 @@
-"""The sign-up rush: 500 residents, 50 at a time, for 100 seats, through the real form.
+"""The opening-morning rush through the verified sign-up, under gunicorn with the mail worker.
 
-For each database (SQLite file, PostgreSQL) this
+For each database (a SQLite file; a fresh PostgreSQL database) this
 
-1. makes a fresh database and migrates it with `flask db upgrade`;
-2. creates one course with 100 seats and a waitlist;
-3. starts gunicorn on it (worker class and counts printed below);
-4. measures the ceiling: the same clients hammering `GET /healthz` (no database), so the ratio
-   sign-ups/ceiling can be compared across machines;
-5. runs the rush: each sign-up is a new browser session that GETs the form, POSTs it with its
-   CSRF token and follows the 303 to the personal page;
-6. checks the database: exactly 100 confirmed, waitlist positions 1…400 without gap or repeat.
+1. makes and migrates the database (`flask db upgrade`) and creates the courses;
+2. starts an SMTP sink (aiosmtpd, in this process), gunicorn in production mode
+   (RATELIMIT_ENABLED=0: every client is 127.0.0.1) and the mail worker
+   (`flask mail send --loop --interval 1`), both pointed at the sink;
+3. phase A — 300 people ask for their link at once (step 1: GET the page, POST the address,
+   40 clients); the mail's arrival at the sink is timed from each request's start, and the
+   link is read from the message's text part;
+4. the trivial page: the same 40 clients on `GET /healthz` (no database), the ceiling;
+5. phase B — the 300 open their link and send the form at once (GET the form, POST it, follow
+   the 303 to the personal page; 40 clients), 60 seats; the database is checked: 60 confirmed
+   (0 oversold), waitlist 1…240 without gap, 0 errors; throughput ÷ the ceiling;
+6. phase C — residents arriving at a steady rate (open loop: 100 a second on SQLite, 60 on
+   PostgreSQL, for --c-seconds), each opening the form by its link and sending it; latency is
+   counted from each one's *scheduled* arrival, so waiting in a queue counts. C's links are
+   signed here with the server's key (the mail round trip is phase A's subject).
 
 Run by hand or with `make bench`; not part of the test suite.
 
-    python bench/rush.py [--db sqlite|postgresql|both] [--signups 500] [--clients 50]
+    python bench/rush.py [--db sqlite|postgresql|both] [--people 300] [--clients 40]
+                         [--seats 60] [--c-seconds 10] [--c-rate-sqlite 100] [--c-rate-pg 60]
 """
 
 from __future__ import annotations
@@ -32,19 +40,23 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import requests
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+APPLY_LINK = re.compile(r"https?://[^/\s]+(/events/\d+/apply/[A-Za-z0-9_.-]+)")
 POSTGRES_ADMIN_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-BENCH_DB = "hikisupport_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "hikisupport_bench")
+SECRET_KEY = "bench-" + "x" * 40
 
 
 def free_port() -> int:
@@ -54,13 +66,52 @@ def free_port() -> int:
 
 
 def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
 
 
+def summarise(seconds: list[float]) -> dict:
+    ms = [v * 1000 for v in seconds]
+    return {
+        "n": len(ms),
+        "p50_ms": percentile(ms, 50),
+        "p95_ms": percentile(ms, 95),
+        "p99_ms": percentile(ms, 99),
+        "max_ms": max(ms) if ms else float("nan"),
+        "mean_ms": statistics.fmean(ms) if ms else float("nan"),
+    }
+
+
 # ---------------------------------------------------------------------------------------------
-# Databases
+# The SMTP sink: when each address's mail arrived, and the link it holds
+
+
+class Sink:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.arrived: dict[str, float] = {}
+        self.links: dict[str, str] = {}
+        self.count = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        now = time.perf_counter()
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        text = message.get_body(("plain",)).get_content()
+        match = APPLY_LINK.search(text)
+        with self.lock:
+            self.count += 1
+            for address in envelope.rcpt_tos:
+                if match and address not in self.links:
+                    self.arrived[address] = now
+                    self.links[address] = match.group(1)
+        return "250 OK"
+
+
+# ---------------------------------------------------------------------------------------------
+# Databases, processes
 
 
 def fresh_database(kind: str, workdir: Path) -> str:
@@ -74,57 +125,75 @@ def fresh_database(kind: str, workdir: Path) -> str:
     return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{BENCH_DB}"
 
 
-def environment(database_url: str, port: int) -> dict:
+def environment(database_url: str, port: int, smtp_port: int) -> dict:
     return {
         **os.environ,
         "APP_ENV": "production",
-        "SECRET_KEY": "bench-" + "x" * 40,
+        "SECRET_KEY": SECRET_KEY,
         "DATABASE_URL": database_url,
         "BASE_URL": f"http://127.0.0.1:{port}",
         "SESSION_COOKIE_SECURE": "0",  # plain HTTP on localhost
+        "RATELIMIT_ENABLED": "0",  # every client is 127.0.0.1; the per-address caps stay
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "MAIL_DEFAULT_SENDER": "noreply@bench.example.jp",
         "PYTHONPATH": str(ROOT),
+        "HIKISUPPORT_DOTENV": "0",
     }
 
 
-def prepare(database_url: str, env: dict, seats: int) -> int:
+def prepare(database_url: str, env: dict, seats: int) -> tuple[int, int]:
+    """Migrate; two courses (phase B's with `seats`, phase C's with room for everyone)."""
     flask = [sys.executable, "-m", "flask", "--app", "hikisupport"]
     subprocess.run([*flask, "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
-    os.environ.update({k: env[k] for k in ("APP_ENV", "SECRET_KEY")})
+    os.environ.update({k: env[k] for k in ("APP_ENV", "SECRET_KEY", "HIKISUPPORT_DOTENV")})
     from hikisupport import create_app
     from hikisupport.core.database import utcnow
     from hikisupport.core.extensions import db
     from hikisupport.models import Event, Session
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    ids = []
     with app.app_context():
         from hikisupport.staff.services import get_or_create_organization
 
         now = utcnow()
         start = (now + timedelta(days=30)).replace(minute=0, second=0, microsecond=0)
-        event = Event(
-            organization=get_or_create_organization("杉並区", kind="ward"),
-            kind="course",
-            title="ひきこもりサポーター養成講座（ベンチマーク）",
-            description="負荷試験用",
-            capacity=seats,
-            waitlist=True,
-            certifies=True,
-            registration_opens_at=now - timedelta(days=1),
-            registration_closes_at=start,
-            sessions=[
-                Session(
-                    number=1,
-                    starts_at=start,
-                    ends_at=start + timedelta(hours=2),
-                    venue="杉並区役所",
-                )
-            ],
-        )
-        db.session.add(event)
-        db.session.commit()
-        event_id = event.id
+        for title, capacity in (("B", seats), ("C", 100_000)):
+            event = Event(
+                organization=get_or_create_organization("杉並区", kind="ward"),
+                kind="course",
+                title=f"ひきこもりサポーター養成講座（ベンチマーク {title}）",
+                description="負荷試験用",
+                capacity=capacity,
+                waitlist=True,
+                certifies=True,
+                registration_opens_at=now - timedelta(days=1),
+                registration_closes_at=start,
+                contact_phone="03-3312-2111",
+                sessions=[
+                    Session(
+                        number=1,
+                        starts_at=start,
+                        ends_at=start + timedelta(hours=2),
+                        venue="区役所",
+                    )
+                ],
+            )
+            db.session.add(event)
+            db.session.commit()
+            ids.append(event.id)
         db.engine.dispose()
-    return event_id
+    return ids[0], ids[1]
+
+
+def sign_links(event_id: int, addresses: list[str]) -> list[str]:
+    from hikisupport import create_app
+    from hikisupport.registration.links import make_token
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": SECRET_KEY})
+    with app.test_request_context():
+        return [f"/events/{event_id}/apply/{make_token(event_id, a)}" for a in addresses]
 
 
 def check_database(database_url: str, event_id: int) -> dict:
@@ -144,45 +213,15 @@ def check_database(database_url: str, event_id: int) -> dict:
     }
 
 
-# ---------------------------------------------------------------------------------------------
-# The server
+class Process:
+    """A child process (gunicorn, the mail worker) that is always stopped."""
 
-
-class Gunicorn:
-    def __init__(self, env: dict, port: int, workers: int, worker_class: str, threads: int):
-        self.url = f"http://127.0.0.1:{port}"
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            worker_class,
-            "--threads",
-            str(threads),
-            "--backlog",
-            "2048",
-            "--log-level",
-            "warning",
-            "hikisupport:create_app()",
-        ]
+    def __init__(self, command: list[str], env: dict):
         self.process = subprocess.Popen(command, env=env, cwd=ROOT)
-        atexit.register(self.stop)  # never leave a server behind, whatever happens
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/healthz", timeout=5).ok:
-                    return
-            except requests.RequestException:  # not listening yet, or workers still booting
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("gunicorn did not start")
+        atexit.register(self.stop)
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the master and its workers so far (from /proc)."""
+        """User + system CPU of the process and its children so far (from /proc)."""
         total = 0
         pids = [self.process.pid]
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -199,106 +238,201 @@ class Gunicorn:
     def stop(self):
         if self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+
+
+def gunicorn(env: dict, port: int, workers: int) -> Process:
+    server = Process(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+            "hikisupport:create_app()",
+        ],
+        env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/healthz", timeout=5).ok:
+                return server
+        except requests.RequestException:  # not listening yet, or workers still booting
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError("gunicorn did not start")
 
 
 # ---------------------------------------------------------------------------------------------
 # Load
 
 
-def ceiling(url: str, clients: int, requests_total: int) -> float:
-    counter = iter(range(requests_total))
+def closed_loop(clients: int, jobs: list, work) -> float:
+    """Run `work(job)` for every job on `clients` threads; the elapsed seconds."""
+    queue = iter(jobs)
     lock = threading.Lock()
-
-    def worker():
-        with requests.Session() as http:
-            while True:
-                with lock:
-                    if next(counter, None) is None:
-                        return
-                http.get(url + "/healthz", timeout=30).raise_for_status()
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        for future in [pool.submit(worker) for _ in range(clients)]:
-            future.result(timeout=600)
-    return requests_total / (time.perf_counter() - started)
-
-
-def rush(url: str, event_id: int, clients: int, signups: int) -> dict:
-    form_url = f"{url}/events/{event_id}/register"
-    counter = iter(range(signups))
-    lock = threading.Lock()
-    whole, posts, errors = [], [], []
-
-    def one(i: int):
-        t0 = time.perf_counter()
-        with requests.Session() as http:  # a new resident: own cookies, own CSRF token
-            page = http.get(form_url, timeout=60)
-            token = CSRF.search(page.text).group(1)
-            t1 = time.perf_counter()
-            response = http.post(
-                form_url,
-                allow_redirects=False,
-                timeout=60,
-                data={
-                    "csrf_token": token,
-                    "family_name": "杉並",
-                    "given_name": f"花子{i}",
-                    "family_name_kana": "すぎなみ",
-                    "given_name_kana": "はなこ",
-                    "email": f"rush{i}@example.jp",
-                    "phone": "０３ー３３１２ー２１１１",
-                    "residency": "live",
-                    "age_group": "50s",
-                    "consent": "y",
-                },
-            )
-            t2 = time.perf_counter()
-            ok = response.status_code == 303 and response.headers["Location"].startswith("/r/")
-            if ok:
-                ok = http.get(url + response.headers["Location"], timeout=60).status_code == 200
-        t3 = time.perf_counter()
-        with lock:
-            whole.append(t3 - t0)
-            posts.append(t2 - t1)
-            if not ok:
-                errors.append(response.status_code)
 
     def worker():
         while True:
             with lock:
-                i = next(counter, None)
-            if i is None:
+                job = next(queue, None)
+            if job is None:
                 return
-            try:
-                one(i)
-            except Exception as exc:  # noqa: BLE001 - a failed sign-up is a figure, not a crash
-                with lock:
-                    errors.append(repr(exc))
+            work(job)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         for future in [pool.submit(worker) for _ in range(clients)]:
-            future.result(timeout=600)
-    elapsed = time.perf_counter() - started
+            future.result(timeout=900)
+    return time.perf_counter() - started
+
+
+def trivial_page(url: str, clients: int, total: int) -> float:
+    sessions = threading.local()
+
+    def get(_):
+        if not hasattr(sessions, "http"):
+            sessions.http = requests.Session()
+        sessions.http.get(url + "/healthz", timeout=30).raise_for_status()
+
+    return total / closed_loop(clients, list(range(total)), get)
+
+
+def step_1(url: str, event_id: int, address: str, started: dict, errors: list):
+    with requests.Session() as http:
+        t0 = time.perf_counter()
+        page = http.get(f"{url}/events/{event_id}/register", timeout=60)
+        token = CSRF.search(page.text).group(1)
+        response = http.post(
+            f"{url}/events/{event_id}/register",
+            data={"csrf_token": token, "email": address},
+            allow_redirects=False,
+            timeout=60,
+        )
+        started[address] = t0
+        if response.status_code != 303 or not response.headers["Location"].endswith("/sent"):
+            errors.append(response.status_code)
+
+
+def step_2(url: str, path: str, i: int, timings: list, errors: list, follow: bool = True):
+    """Open the link (GET the form), POST it, follow the 303 to the personal page."""
+    with requests.Session() as http:
+        t0 = time.perf_counter()
+        page = http.get(url + path, timeout=60)
+        match = CSRF.search(page.text)
+        if match is None:
+            errors.append(f"GET {page.status_code}")
+            return
+        t1 = time.perf_counter()
+        response = http.post(
+            url + path,
+            allow_redirects=False,
+            timeout=60,
+            data={
+                "csrf_token": match.group(1),
+                "family_name": "杉並",
+                "given_name": f"花子{i}",
+                "family_name_kana": "すぎなみ",
+                "given_name_kana": "はなこ",
+                "phone": "０３ー３３１２ー２１１１",
+                "residency": "live",
+                "age_group": "50s",
+                "consent": "y",
+            },
+        )
+        t2 = time.perf_counter()
+        ok = response.status_code == 303 and response.headers["Location"].startswith("/r/")
+        if ok and follow:
+            ok = http.get(url + response.headers["Location"], timeout=60).status_code == 200
+        t3 = time.perf_counter()
+        timings.append((t0, t1, t2, t3))
+        if not ok:
+            errors.append(response.status_code)
+
+
+def phase_a(url, event_id, people, clients, sink) -> tuple[dict, dict]:
+    addresses = [f"rush{i}@example.jp" for i in range(people)]
+    started, errors = {}, []
+    elapsed = closed_loop(clients, addresses, lambda a: step_1(url, event_id, a, started, errors))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with sink.lock:
+            if len(sink.links) >= people:
+                break
+        time.sleep(0.05)
+    with sink.lock:
+        delays = [sink.arrived[a] - started[a] for a in addresses if a in sink.arrived]
+        links = {a: sink.links[a] for a in addresses if a in sink.links}
     return {
-        "signups_per_second": signups / elapsed,
+        "requests_per_second": people / elapsed,
+        "errors": len(errors),
+        "mailed": len(links),
+        "mail_delay": summarise(delays),
+    }, links
+
+
+def phase_b(url, links: dict, clients) -> dict:
+    timings, errors = [], []
+    jobs = list(enumerate(links.values()))
+    elapsed = closed_loop(clients, jobs, lambda j: step_2(url, j[1], j[0], timings, errors))
+    return {
+        "sign_ups_per_second": len(jobs) / elapsed,
         "seconds": elapsed,
         "errors": len(errors),
         "error_samples": errors[:5],
-        **{f"signup_{k}_ms": v for k, v in summarise(whole).items()},
-        **{f"post_{k}_ms": v for k, v in summarise(posts).items()},
+        "whole": summarise([t3 - t0 for t0, _, _, t3 in timings]),
+        "post": summarise([t2 - t1 for _, t1, t2, _ in timings]),
     }
 
 
-def summarise(latencies: list[float]) -> dict:
-    ms = [v * 1000 for v in latencies]
+def phase_c(url, paths: list[str], rate: float) -> dict:
+    """Open loop: resident i arrives at start + i / rate, whatever happened before."""
+    timings, errors, late = [], [], []
+    lock = threading.Lock()
+    pool = ThreadPoolExecutor(max_workers=128)
+    start = time.perf_counter() + 0.5
+
+    def resident(i: int, scheduled: float):
+        local: list = []
+        step_2(url, paths[i], i, local, errors, follow=False)
+        if local:
+            t0, t1, t2, _ = local[0]
+            with lock:
+                timings.append((scheduled, t0, t1, t2))
+
+    futures = []
+    for i in range(len(paths)):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        else:
+            late.append(-delay)
+        futures.append(pool.submit(resident, i, scheduled))
+    for future in futures:
+        future.result(timeout=300)
+    pool.shutdown(wait=True)
     return {
-        "p50": percentile(ms, 50),
-        "p95": percentile(ms, 95),
-        "p99": percentile(ms, 99),
-        "mean": statistics.fmean(ms),
+        "rate": rate,
+        "residents": len(paths),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        # From the scheduled arrival to the POST's answer: GET the form + POST it.
+        "from_arrival": summarise([t2 - s for s, _, _, t2 in timings]),
+        "post": summarise([t2 - t1 for _, _, t1, t2 in timings]),
+        "generator_late_p95_ms": percentile([v * 1000 for v in late], 95) if late else 0.0,
     }
 
 
@@ -306,84 +440,128 @@ def summarise(latencies: list[float]) -> dict:
 
 
 def run(kind: str, args) -> dict:
+    result = {}
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
+        sink = Sink()
+        smtp_port = free_port()
+        controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+        controller.start()
         database_url = fresh_database(kind, Path(tmp))
-        env = environment(database_url, port)
-        event_id = prepare(database_url, env, args.seats)
-        server = Gunicorn(env, port, args.workers, args.worker_class, args.threads)
+        env = environment(database_url, port, smtp_port)
+        b_event, c_event = prepare(database_url, env, args.seats)
+        server = gunicorn(env, port, args.workers)
+        worker = Process(
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "hikisupport",
+                "mail",
+                "send",
+                "--loop",
+                "--interval",
+                str(args.mail_interval),
+            ],
+            env,
+        )
+        url = server_url = f"http://127.0.0.1:{port}"
         try:
-            ceiling_rps = ceiling(server.url, args.clients, args.ceiling_requests)
-            server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
-            result = rush(server.url, event_id, args.clients, args.signups)
-            result["server_cpu_ms_per_signup"] = (
-                (server.cpu_seconds() - server_cpu) * 1000 / args.signups
+            cpu0 = server.cpu_seconds()
+            result["A"], links = phase_a(url, b_event, args.people, args.clients, sink)
+            result["A"]["server_cpu_ms_per_request"] = (
+                (server.cpu_seconds() - cpu0) * 1000 / args.people
             )
-            result["client_cpu_ms_per_signup"] = (
-                (time.process_time() - client_cpu) * 1000 / args.signups
+            result["trivial_page_rps"] = trivial_page(server_url, args.clients, args.trivial)
+            cpu0 = server.cpu_seconds()
+            result["B"] = phase_b(url, links, args.clients)
+            result["B"]["server_cpu_ms_per_sign_up"] = (
+                (server.cpu_seconds() - cpu0) * 1000 / max(len(links), 1)
             )
+            result["B"].update(check_database(database_url, b_event))
+            result["B"]["oversold"] = max(0, result["B"]["confirmed"] - args.seats)
+            result["B"]["ratio_to_trivial"] = (
+                result["B"]["sign_ups_per_second"] / result["trivial_page_rps"]
+            )
+            rate = args.c_rate_sqlite if kind == "sqlite" else args.c_rate_pg
+            count = int(rate * args.c_seconds)
+            paths = sign_links(c_event, [f"steady{i}@example.jp" for i in range(count)])
+            result["C"] = phase_c(url, paths, rate)
+            result["C"]["registrations"] = check_database(database_url, c_event)["registrations"]
         finally:
+            worker.stop()
             server.stop()
-        result.update(check_database(database_url, event_id))
-    result["ceiling_rps"] = ceiling_rps
-    result["ratio_to_ceiling"] = result["signups_per_second"] / ceiling_rps
-    result["oversold"] = max(0, result["confirmed"] - args.seats)
+            controller.stop()
     return result
+
+
+def report(kind: str, r: dict, args) -> None:
+    a, b, c = r["A"], r["B"], r["C"]
+    print(f"\n[{kind}]")
+    print(
+        f"  A  step 1: {args.people} by {args.clients} clients, {a['requests_per_second']:.1f}/s, "
+        f"errors {a['errors']}; mailed {a['mailed']}/{args.people}; mail delay from the request "
+        f"p50 {a['mail_delay']['p50_ms']:.0f} ms, p95 {a['mail_delay']['p95_ms']:.0f} ms, "
+        f"max {a['mail_delay']['max_ms']:.0f} ms  (goal p95 ≤ 5000 ms)"
+    )
+    print(
+        f"  B  step 2: {b['sign_ups_per_second']:.1f} sign-ups/s (GET form + POST + personal "
+        f"page), trivial page {r['trivial_page_rps']:.0f} req/s, ratio "
+        f"{b['ratio_to_trivial']:.3f} (goal ≥ 0.25); POST p50 {b['post']['p50_ms']:.0f} ms "
+        f"p95 {b['post']['p95_ms']:.0f} ms; server CPU {b['server_cpu_ms_per_sign_up']:.1f} ms "
+        f"per sign-up"
+    )
+    print(
+        f"     confirmed {b['confirmed']} (oversold {b['oversold']}), waitlisted "
+        f"{b['waitlisted']} gap-free {b['positions_gap_free']}, registrations "
+        f"{b['registrations']}, errors {b['errors']} {b['error_samples'] or ''}"
+    )
+    print(
+        f"  C  open loop {c['rate']:.0f}/s × {args.c_seconds} s: from arrival p50 "
+        f"{c['from_arrival']['p50_ms']:.0f} ms, p95 {c['from_arrival']['p95_ms']:.0f} ms, "
+        f"p99 {c['from_arrival']['p99_ms']:.0f} ms (goal p95 < 100 ms); POST p95 "
+        f"{c['post']['p95_ms']:.0f} ms; errors {c['errors']}; registrations "
+        f"{c['registrations']}/{c['residents']}; generator late p95 "
+        f"{c['generator_late_p95_ms']:.1f} ms"
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--signups", type=int, default=500)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seats", type=int, default=100)
+    parser.add_argument("--people", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=40)
+    parser.add_argument("--seats", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
-    parser.add_argument("--worker-class", default="sync")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--ceiling-requests", type=int, default=2000)
+    parser.add_argument("--mail-interval", type=float, default=1.0)
+    parser.add_argument("--trivial", type=int, default=2000, help="requests to /healthz")
+    parser.add_argument("--c-seconds", type=float, default=10)
+    parser.add_argument("--c-rate-sqlite", type=float, default=100)
+    parser.add_argument("--c-rate-pg", type=float, default=60)
     args = parser.parse_args()
 
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     print(
         f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; gunicorn "
-        f"{args.workers} × {args.worker_class} (threads {args.threads}); "
-        f"{args.signups} sign-ups by {args.clients} clients for {args.seats} seats"
+        f"{args.workers} sync workers + the mail worker (--interval {args.mail_interval}); "
+        f"{args.people} people, {args.seats} seats, {args.clients} clients"
     )
     results = {}
     for kind in kinds:
-        results[kind] = r = run(kind, args)
-        print(f"\n[{kind}]")
-        print(
-            f"  sign-ups/s        {r['signups_per_second']:8.1f}   "
-            f"(ceiling /healthz {r['ceiling_rps']:.0f} req/s, ratio {r['ratio_to_ceiling']:.3f})"
-        )
-        print(
-            f"  sign-up latency   p50 {r['signup_p50_ms']:6.0f} ms"
-            f"  p95 {r['signup_p95_ms']:6.0f} ms  p99 {r['signup_p99_ms']:6.0f} ms"
-            "   (GET form + POST + follow 303)"
-        )
-        print(
-            f"  POST latency      p50 {r['post_p50_ms']:6.0f} ms  p95 {r['post_p95_ms']:6.0f} ms"
-            f"  p99 {r['post_p99_ms']:6.0f} ms"
-        )
-        print(
-            f"  CPU per sign-up   server {r['server_cpu_ms_per_signup']:.1f} ms, "
-            f"load-generating client {r['client_cpu_ms_per_signup']:.1f} ms (same machine)"
-        )
-        print(
-            f"  confirmed {r['confirmed']} (oversold {r['oversold']}), waitlisted "
-            f"{r['waitlisted']} (positions 1…{r['waitlisted']} gap-free: "
-            f"{r['positions_gap_free']}), registrations {r['registrations']}, "
-            f"errors {r['errors']} {r['error_samples'] or ''}"
-        )
+        results[kind] = run(kind, args)
+        report(kind, results[kind], args)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "rush.json").write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
     failed = any(
-        r["errors"]
-        or r["oversold"]
-        or not r["positions_gap_free"]
-        or r["registrations"] != args.signups
+        r["A"]["errors"]
+        or r["A"]["mailed"] != args.people
+        or r["B"]["errors"]
+        or r["B"]["oversold"]
+        or not r["B"]["positions_gap_free"]
+        or r["B"]["registrations"] != args.people
+        or r["C"]["errors"]
         for r in results.values()
     )
     sys.exit(1 if failed else 0)

@@ -15,9 +15,9 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
-from hikisupport.core import errors, security, templating, transaction
+from hikisupport.core import errors, limits, security, templating, transaction
 from hikisupport.core.database import sqlite_engine_options
-from hikisupport.core.extensions import csrf, db, limiter, migrate
+from hikisupport.core.extensions import csrf, db, migrate
 from hikisupport.core.extensions import mail as mail_extension
 from hikisupport.core.logs import install_redaction
 from hikisupport.core.routing import CONVERTERS
@@ -37,6 +37,7 @@ def create_app(config: object | dict | None = None) -> Flask:
     app.url_map.converters.update(CONVERTERS)
     _register_extensions(app)
     _register_areas(app)
+    limits.init_rate_limits(app)  # on the views the areas marked
     errors.register(app)
     security.register(app)
     install_redaction(app)
@@ -111,8 +112,8 @@ def _register_extensions(app: Flask) -> None:
     db.init_app(app)
     transaction.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    limits.init_body_limits(app)  # before CSRF protection reads a body
     csrf.init_app(app)
-    limiter.init_app(app)
     mail_extension.init_app(app)
     templating.init_app(app)
     if app.config.get("TRUSTED_PROXIES"):
@@ -137,7 +138,7 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.events.staff_views import bp as staff_events_bp
     from hikisupport.events.views import bp as events_bp
     from hikisupport.mail.cli import mail_cli
-    from hikisupport.mail.outbox import register_attachment_builder
+    from hikisupport.mail.outbox import register_attachment_builder, register_body_builder
     from hikisupport.mail.views import bp as staff_mail_bp
     from hikisupport.municipality import templating as municipality_templating
     from hikisupport.registration import notifications
@@ -194,6 +195,14 @@ def _register_areas(app: Flask) -> None:
     register_attachment_builder(
         app, supporter_notifications.CERTIFICATE, supporter_notifications.certificate_parts
     )
+    register_body_builder(app, notifications.BODY, notifications.registration_body)
+
+    if app.config.get("DEV_MAILBOX"):
+        from hikisupport.mail.dev_views import bp as dev_mailbox_bp
+        from hikisupport.mail.dev_views import refuse_outside_development
+
+        refuse_outside_development(app)
+        app.register_blueprint(dev_mailbox_bp)
 
     mail_cli.add_command(mail_remind)
     for command in (demo_cli, device_cli, mail_cli, staff_cli, retention_cli):

@@ -100,8 +100,12 @@ def test_staff_pages_have_meaningful_titles(admin_page: Page, staff_pages):
     assert_meaningful_titles(admin_page, staff_pages)
 
 
-def test_form_with_errors_has_no_axe_violations(page: Page, site: Site):
+def test_forms_with_errors_have_no_axe_violations(page: Page, site: Site):
     page.goto(f"/events/{site.samples['event_id'][0]}/register")
+    page.get_by_role("button", name="メールを送る").click()
+    expect(page.locator("[data-error-summary]")).to_be_visible()
+    check(page)
+    page.goto(site.paths_by_endpoint["registration.apply_form"][0])
     page.get_by_role("button", name="申し込む").click()
     expect(page.locator("[data-error-summary]")).to_be_visible()
     check(page)
@@ -160,7 +164,7 @@ def test_skip_link_goes_to_the_main_content(page: Page):
 
 
 def test_form_inputs_have_labels_and_described_errors(page: Page, site: Site):
-    page.goto(f"/events/{site.samples['event_id'][0]}/register")
+    page.goto(site.paths_by_endpoint["registration.apply_form"][0])
     page.get_by_role("button", name="申し込む").click()
     unlabelled = page.evaluate(
         "[...document.querySelectorAll('input:not([type=hidden]), textarea')]"

@@ -66,9 +66,10 @@ def test_post_requests_begin_immediate_and_get_requests_do_not(app, make_event, 
         sign_up(event.id)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)
-    # GET form → BEGIN; POST → BEGIN IMMEDIATE (the test's own session adds plain BEGINs).
+    # GET pages → BEGIN; each POST (step 1, step 2) → BEGIN IMMEDIATE (the test's own session
+    # adds plain BEGINs).
     assert "BEGIN IMMEDIATE" in seen
-    assert seen.count("BEGIN IMMEDIATE") == 1
+    assert seen.count("BEGIN IMMEDIATE") == 2
 
 
 def test_migrations_build_the_same_schema_as_the_models(database_url, schema, app):
@@ -163,31 +164,35 @@ def test_no_constant_secret_key_outside_tests(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(("hops", "expected"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
-def test_trusted_proxies_decide_whose_address_is_recorded(
-    database_url, schema, smtp_server, make_event, hops, expected
-):
+def test_trusted_proxies_decide_whose_address_is_recorded(app, client, make_event, hops, expected):
     """Behind the ward's proxy (TRUSTED_PROXIES=1) the audit log records the resident's
     address from X-Forwarded-For; without a proxy the header is anyone's to forge, and ignored."""
-    from fixtures.registration import VALID_FORM
+    from fixtures.registration import APPLICATION_FORM
+    from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from conftest import app_config
+    from conftest import csrf_from
     from hikisupport.models import AuditLog
+    from hikisupport.registration.links import make_token
 
     event = make_event()
-    app = create_app(app_config(database_url, smtp_server[0], TRUSTED_PROXIES=hops))
-    client = app.test_client()
+    if hops:  # what create_app does with TRUSTED_PROXIES=1 (on this app, not a second one)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    with app.test_request_context():
+        link = f"/events/{event.id}/apply/{make_token(event.id, 'hanako@example.jp')}"
     headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
-    page = client.get(f"/events/{event.id}/register", headers=headers).get_data(as_text=True)
-    from conftest import csrf_from
-
-    form = {**VALID_FORM, "csrf_token": csrf_from(page)}
+    page = client.get(link, headers=headers).get_data(as_text=True)
+    form = {**APPLICATION_FORM, "csrf_token": csrf_from(page)}
     # Over HTTPS (as the proxy says) Flask-WTF also checks the Referer, as a browser sends it.
-    headers["Referer"] = f"https://localhost/events/{event.id}/register"
-    try:
-        response = client.post(f"/events/{event.id}/register", data=form, headers=headers)
-        assert response.status_code == 303
-    finally:
-        with app.app_context():
-            db.engine.dispose()  # this app's own pool: closed here, not by the garbage collector
-    db.session.commit()
+    headers["Referer"] = f"https://localhost{link}"
+    response = client.post(link, data=form, headers=headers)
+    assert response.status_code == 303
     assert db.session.scalar(sa.select(AuditLog.ip)) == expected
+
+
+def test_trusted_proxies_wrap_the_app_in_proxy_fix():
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    wrapped = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TRUSTED_PROXIES": 1})
+    assert isinstance(wrapped.wsgi_app, ProxyFix)
+    plain = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert not isinstance(plain.wsgi_app, ProxyFix)

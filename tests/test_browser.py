@@ -48,36 +48,69 @@ def field(page: Page, label: str):
     return page.get_by_label(re.compile(rf"^{re.escape(label)}\s*(必須|任意)?$"))
 
 
-def fill_form(page: Page, email: str, phone: str = "０９０ー１２３４ー５６７８"):
+def fill_form(page: Page, phone: str = "０９０ー１２３４ー５６７８", given="花子", kana="はなこ"):
     field(page, "姓").fill("杉並")
-    field(page, "名").fill("花子")
+    field(page, "名").fill(given)
     field(page, "フリガナ（セイ）").fill("すぎなみ")
-    field(page, "フリガナ（メイ）").fill("はなこ")
-    field(page, "メールアドレス").fill(email)
+    field(page, "フリガナ（メイ）").fill(kana)
     field(page, "電話番号").fill(phone)
     page.get_by_label("区内在住").check()
     page.get_by_label("50代").check()
     page.get_by_label(re.compile("^上記の利用目的に同意します")).check()
 
 
-def test_resident_finds_signs_up_sees_qr_and_cancels(page: Page, site: Site):
+def mailed_link(site: Site, inbox, address: str) -> str:
+    """Run the mail worker once, read the mail to `address` from the SMTP server, and return
+    the path of the application link in its text part."""
+    from hikisupport.mail.outbox import deliver_due
+
+    with site.app.app_context():
+        deliver_due()
+    (mail,) = [m for m in inbox.messages() if m["To"] == address]
+    text = mail.get_body(("plain",)).get_content()
+    match = re.search(r"https?://[^/\s]+(/events/\d+/apply/[A-Za-z0-9_.-]+)", text)
+    assert match, text
+    return match.group(1)
+
+
+def ask_for_link(page: Page, address: str):
+    field(page, "メールアドレス").fill(address)
+    page.get_by_role("button", name="メールを送る").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("メールをお送りしました")
+
+
+def test_resident_journey_through_the_mailed_link_on_a_phone(page: Page, site: Site, inbox):
+    """The address, the mail (from the test SMTP server), the link, one wrong field, the
+    personal page with its QR, cancelling — with axe on every page on the way."""
+    from test_a11y import check
+
     event_id = make_site_event(site, "スマホで申し込む養成講座", capacity=5)
     hosts = set()
     page.on("request", lambda request: hosts.add(urlsplit(request.url).netloc))
 
     page.goto("/events")
+    check(page)
     page.get_by_role("link", name="スマホで申し込む養成講座").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("スマホで申し込む養成講座")
-    page.get_by_role("link", name="申し込む").click()
+    check(page)
+    page.get_by_role("link", name="申し込む", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("メールアドレスの入力")
+    check(page)
+    ask_for_link(page, "phone-user@example.jp")
+    check(page)
 
+    page.goto(mailed_link(site, inbox, "phone-user@example.jp"))
+    expect(page.get_by_text("phone-user@example.jp")).to_be_visible()
+    check(page)
     # One wrong field first: the phone number is too short.
-    fill_form(page, "phone-user@example.jp", phone="03-1234")
+    fill_form(page, phone="03-1234")
     page.get_by_role("button", name="申し込む").click()
     summary = page.locator("[data-error-summary]")
     expect(summary).to_be_visible()
     expect(summary).to_be_focused()  # focus moved to the error summary
     expect(field(page, "電話番号")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#phone-error")).to_contain_text("電話番号の形式が正しくありません")
+    check(page)
     summary.get_by_role("link").click()
     expect(field(page, "電話番号")).to_be_focused()
     expect(field(page, "姓")).to_have_value("杉並")  # kept
@@ -87,16 +120,19 @@ def test_resident_finds_signs_up_sees_qr_and_cancels(page: Page, site: Site):
     page.get_by_role("button", name="申し込む").click()
 
     expect(page).to_have_url(re.compile(r"/r/[A-Za-z0-9_-]{43}$"))
-    expect(page.get_by_text("参加確定")).to_be_visible()
+    expect(page.get_by_text("参加確定").first).to_be_visible()
+    expect(page.get_by_text("確認のメールをお送りします")).to_be_visible()
     qr = page.get_by_role("img", name=re.compile("受付用QRコード"))
     expect(qr).to_be_visible()
-    box = qr.bounding_box()
-    assert box["width"] >= 150  # big enough to scan from a phone screen
+    assert qr.bounding_box()["width"] >= 150  # big enough to scan from a phone screen
+    check(page)
 
     page.get_by_role("link", name="キャンセルする").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("キャンセルしますか")
+    check(page)
     page.get_by_role("button", name="キャンセルする").click()
     expect(page.get_by_text("このお申し込みはキャンセルされています。")).to_be_visible()
+    check(page)
 
     assert hosts == {urlsplit(site.url).netloc}  # nothing from another host
     with site.app.app_context():
@@ -104,18 +140,21 @@ def test_resident_finds_signs_up_sees_qr_and_cancels(page: Page, site: Site):
         assert registration.status == "cancelled"
         assert registration.phone == "09012345678"
         assert registration.family_name_kana == "スギナミ"
+        assert registration.email == "phone-user@example.jp"
 
 
-def test_second_resident_is_promoted_from_the_waitlist(page: Page, browser, site: Site):
+def test_a_family_member_and_the_waitlist_on_one_address(page: Page, browser, site: Site, inbox):
     event_id = make_site_event(site, "満席の養成講座", capacity=1)
-
     page.goto(f"/events/{event_id}/register")
-    fill_form(page, "first@example.jp")
+    ask_for_link(page, "family@example.jp")
+    link = mailed_link(site, inbox, "family@example.jp")
+    page.goto(link)
+    fill_form(page)
     page.get_by_role("button", name="申し込む").click()
-    expect(page.get_by_text("参加確定")).to_be_visible()
+    expect(page.get_by_text("参加確定").first).to_be_visible()
     first_url = page.url
 
-    # A second resident on their own phone: the course is full, so they join the waitlist.
+    # Her son, on another phone, through the same link: the course is full now.
     other = browser.new_context(
         base_url=site.url,
         locale="ja-JP",
@@ -124,10 +163,10 @@ def test_second_resident_is_promoted_from_the_waitlist(page: Page, browser, site
         has_touch=True,
     )
     second = other.new_page()
-    second.goto(f"/events/{event_id}")
-    expect(second.get_by_text("満席・キャンセル待ち受付中").first).to_be_visible()
-    second.get_by_role("link", name="キャンセル待ちに申し込む").click()
-    fill_form(second, "second@example.jp")
+    second.goto(link)
+    expect(second.get_by_text("杉並 花子 様")).to_be_visible()  # who on this address applied
+    second.get_by_role("link", name="ほかの方（ご家族など）も申し込む").click()
+    fill_form(second, given="太郎", kana="たろう")
     second.get_by_role("button", name="キャンセル待ちに申し込む").click()
     expect(second.get_by_text("現在 1 番目")).to_be_visible()
 
@@ -135,7 +174,7 @@ def test_second_resident_is_promoted_from_the_waitlist(page: Page, browser, site
     page.goto(first_url + "/cancel")
     page.get_by_role("button", name="キャンセルする").click()
     second.reload()
-    expect(second.get_by_text("参加確定")).to_be_visible()
+    expect(second.get_by_text("参加確定").first).to_be_visible()
     expect(second.get_by_role("img", name=re.compile("受付用QRコード"))).to_be_visible()
     other.close()
 

@@ -127,8 +127,17 @@ def test_unknown_codes_get_the_same_work_and_a_404(certified, client, app):
     assert client.get("/v/" + "ﾟ" * 500).status_code == 404
 
 
-def test_the_verification_page_is_rate_limited(certified, app):
-    app.config["VERIFY_RATE_LIMIT"] = "5 per minute"
+@pytest.fixture
+def app_overrides(request):
+    return getattr(request, "param", {})
+
+
+@pytest.mark.parametrize(
+    "app_overrides",
+    [{"RATELIMIT_ENABLED": True, "VERIFY_RATE_LIMIT": "5 per minute"}],
+    indirect=True,
+)
+def test_the_verification_page_is_rate_limited(certified, app, app_overrides):
     client = app.test_client()
     codes = [client.get(f"/v/unknown{i:020d}").status_code for i in range(6)]
     assert codes == [404] * 5 + [429]

@@ -3,7 +3,7 @@
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from fixtures.registration import VALID_FORM
+from fixtures.registration import APPLICATION_FORM
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +11,7 @@ from conftest import csrf_from
 from hikisupport.core.extensions import db
 from hikisupport.models import OutboxMessage, Person, Registration
 
-FIELDS = [*VALID_FORM, "accommodations", "childcare_ages", "needs", "unexpected"]
+FIELDS = [*APPLICATION_FORM, "accommodations", "childcare_ages", "needs", "unexpected"]
 NASTY = [
     "\x00",
     "\x00" * 10,
@@ -44,7 +44,7 @@ form_data = st.dictionaries(st.sampled_from(FIELDS), value, max_size=len(FIELDS)
 # Mostly-valid forms with one or two fields replaced, to reach deeper validation.
 near_valid = st.builds(
     lambda base, changes: {**base, **changes},
-    st.just(dict(VALID_FORM)),
+    st.just(dict(APPLICATION_FORM)),
     st.dictionaries(st.sampled_from(FIELDS), value, max_size=2),
 )
 
@@ -63,21 +63,48 @@ def counts():
     )
 
 
+def _fuzz_link(app, make_event) -> str:
+    from hikisupport.registration.links import make_token
+
+    if not hasattr(app, "_fuzz_link"):
+        course = make_event(capacity=10_000)
+        with app.test_request_context():
+            app._fuzz_link = f"/events/{course.id}/apply/{make_token(course.id, 'f@example.jp')}"
+    return app._fuzz_link
+
+
 @SETTINGS
 @given(data=st.one_of(form_data, near_valid))
 def test_sign_up_form_never_fails_and_never_half_saves(app, client, make_event, data):
-    course = getattr(app, "_fuzz_event", None) or make_event(capacity=10_000)
-    app._fuzz_event = course
-    token = csrf_from(client.get(f"/events/{course.id}/register").get_data(as_text=True))
+    """Step 2, the application form (the address from the link)."""
+    link = _fuzz_link(app, make_event)
+    token = csrf_from(client.get(link + "?another=1").get_data(as_text=True))
     before = counts()
-    response = client.post(f"/events/{course.id}/register", data={**data, "csrf_token": token})
-    assert response.status_code in {303, 409, 422}, response.status_code
+    response = client.post(link, data={**data, "csrf_token": token})
+    # 413: a body over the resident pages' 64 kB (the 10,000-character strings).
+    assert response.status_code in {303, 409, 413, 422}, response.status_code
     event(f"status {response.status_code}")
     after = counts()
     if response.status_code == 303:
         assert after[1] - before[1] in {0, 1}
     else:
         assert after == before
+
+
+@settings(SETTINGS, max_examples=60)
+@given(email=value)
+def test_step_1_never_fails_and_saves_at_most_one_mail(app, client, make_event, email):
+    course = getattr(app, "_fuzz_event", None) or make_event()
+    app._fuzz_event = course
+    token = csrf_from(client.get(f"/events/{course.id}/register").get_data(as_text=True))
+    before = counts()
+    response = client.post(
+        f"/events/{course.id}/register", data={"email": email, "csrf_token": token}
+    )
+    assert response.status_code in {303, 413, 422}, response.status_code
+    after = counts()
+    assert after[:2] == before[:2]  # never a person or a registration
+    assert after[2] - before[2] in ({0, 1} if response.status_code == 303 else {0})
 
 
 @settings(SETTINGS, max_examples=50)
@@ -87,7 +114,7 @@ def test_without_a_csrf_token_nothing_is_saved(app, client, make_event, data):
     app._fuzz_event = course
     before = counts()
     response = client.post(f"/events/{course.id}/register", data=data)
-    assert response.status_code == 400
+    assert response.status_code in {400, 413}  # 413: over the 64 kB before anything is read
     assert counts() == before
 
 
@@ -98,12 +125,13 @@ def test_any_url_segment_is_answered_without_a_500(app, client, segment):
     for path in (
         f"/events/{quoted}",
         f"/events/{quoted}/register",
+        f"/events/1/apply/{quoted}",
         f"/r/{quoted}",
         f"/r/{quoted}/cancel",
         f"/r/{quoted}/calendar.ics",
     ):
         response = client.get(path)
-        assert response.status_code in {200, 303, 404}, (path, response.status_code)
+        assert response.status_code in {200, 303, 404, 410}, (path, response.status_code)
 
 
 @SETTINGS

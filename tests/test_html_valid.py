@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fixtures.registration import VALID_FORM
+from fixtures.registration import APPLICATION_FORM
 from fixtures.site import DEMO_ADMIN, Site, html_pages
 from fixtures.staff import staff_client
 
@@ -32,9 +32,14 @@ def rendered(site: Site, tmp_path_factory) -> dict[str, Path]:
         files[path] = out / f"page{i}.html"
         files[path].write_bytes(response.data)
     event_id = site.samples["event_id"][0]
-    form_url = f"/events/{event_id}/register"
-    token = csrf_from(client.get(form_url).get_data(as_text=True))
-    errors = client.post(form_url, data={**VALID_FORM, "phone": "1", "csrf_token": token})
+    email_url = f"/events/{event_id}/register"
+    token = csrf_from(client.get(email_url).get_data(as_text=True))
+    errors = client.post(email_url, data={"email": "not-an-address", "csrf_token": token})
+    assert errors.status_code == 422
+    files["address with errors"] = out / "email_errors.html"
+    files["address with errors"].write_bytes(errors.data)
+    form_url = site.paths_by_endpoint["registration.apply_form"][0]
+    errors = client.post(form_url, data={**APPLICATION_FORM, "phone": "1", "csrf_token": token})
     assert errors.status_code == 422
     files["form with errors"] = out / "errors.html"
     files["form with errors"].write_bytes(errors.data)

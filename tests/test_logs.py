@@ -62,3 +62,30 @@ def test_an_unhandled_error_on_a_personal_page_logs_no_token(app, make_event, si
     logged = [logging.Formatter().format(r) for r in caplog.records]
     assert any("boom while rendering /r/[redacted]" in text for text in logged), logged
     assert not any(token in text for text in logged)
+
+
+def test_application_links_and_encoded_personal_links_are_redacted(
+    app, make_event, sign_up, live_server, caplog
+):
+    """Issue 9 item 23: /events/<id>/apply/<token> is a credential too, and a personal link
+    sent percent-encoded is still one."""
+    import requests
+
+    from hikisupport.core.logs import redact
+    from hikisupport.registration.links import make_token
+
+    event = make_event()
+    token = sign_up(event.id).headers["Location"].removeprefix("/r/")
+    with app.test_request_context():
+        apply_token = make_token(event.id, "hanako@example.jp")
+    encoded = "".join(f"%{ord(c):02X}" for c in token)
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        for path in (f"/events/{event.id}/apply/{apply_token}", f"/r/{encoded}"):
+            requests.get(live_server + path, timeout=30)
+    lines = [logging.Formatter().format(r) for r in caplog.records if r.name == "werkzeug"]
+    assert len(lines) >= 2
+    for line in lines:
+        assert apply_token not in line and token not in line and encoded not in line
+    assert redact(f"GET /events/{event.id}/apply/{apply_token}") == (
+        f"GET /events/{event.id}/apply/[redacted]"
+    )

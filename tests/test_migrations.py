@@ -213,11 +213,12 @@ def test_0002_keeps_every_row_and_points_the_outbox_at_its_registration(migrated
     # A mail queued before the upgrade still gets its QR ticket and calendar file when sent
     # (with today's models, so on today's schema).
     migrated("head")
-    from hikisupport.mail.outbox import to_flask_message
+    from hikisupport.mail.outbox import to_email_message
     from hikisupport.models import OutboxMessage
 
-    message = to_flask_message(db.session.get(OutboxMessage, ids["message"]))
-    assert [a.filename for a in message.attachments] == ["ticket.png", "event.ics"]
+    message = to_email_message(db.session.get(OutboxMessage, ids["message"]))
+    names = [part.get_filename() for part in message.walk() if part.get_filename()]
+    assert names[0] == "ticket.png" and names[1].endswith(".ics")
     db.session.rollback()
 
 
@@ -298,4 +299,129 @@ def test_0005_keeps_attendances_and_adds_the_check_in_record(migrated):
             checked_in_at=_at(10),
             method="qr",
             late=False,
+        )
+
+
+def test_0003_gives_every_registration_a_person_of_its_name(migrated):
+    """Today's data: one person per address, whose registrations (for different events) may
+    carry different names — a family sharing an address. After 0003 each name is a person of
+    its own on that address, every registration keeps a person, nothing is lost."""
+    migrated("0001")
+    with db.engine.begin() as conn:
+        ids = seed_0001(conn)  # 花子 (スギナミ ハナコ) on hanako@example.jp, event 1
+    migrated(previous_of("0003"))
+    with db.engine.begin() as conn:
+        person = conn.execute(
+            sa.text("SELECT person_id FROM registrations WHERE id = :id"),
+            {"id": ids["registration"]},
+        ).scalar()
+        org = conn.execute(sa.text("SELECT organization_id FROM events")).scalar()
+        second_event = insert(
+            conn,
+            "events",
+            organization_id=org,
+            kind="lecture",
+            title="講演会",
+            description="",
+            audience="",
+            fee="無料",
+            capacity=10,
+            waitlist=True,
+            admission="first_come",
+            certifies=False,
+            eligible_residencies='["live"]',
+            registration_opens_at=_at(-5),
+            registration_closes_at=_at(10),
+            status="published",
+            reminder_text="",
+            created_at=_at(0),
+            updated_at=_at(0),
+        )
+        common = {
+            "family_name": "杉並",
+            "family_name_kana": "スギナミ",
+            "phone": "0333122111",
+            "residency": "live",
+            "age_group": "20s",
+            "needs_childcare": False,
+            "needs_sign_language": False,
+            "needs_captioning": False,
+            "needs_wheelchair": False,
+            "needs_other": False,
+            "childcare_ages": "",
+            "needs": "",
+            "source": "web",
+            "cancel_reason": "",
+            "created_at": _at(1),
+            "updated_at": _at(1),
+        }
+        # The same address, for another event: her son, and (as typed then) 花子 again.
+        son = insert(
+            conn,
+            "registrations",
+            event_id=second_event,
+            person_id=person,
+            status="confirmed",
+            token="s" * 43,
+            ticket="BCDEFGHJKM",
+            given_name="太郎",
+            given_name_kana="タロウ",
+            **common,
+        )
+        hanako_again = insert(
+            conn,
+            "registrations",
+            event_id=second_event,
+            person_id=insert(conn, "persons", email="other@example.jp", created_at=_at(0)),
+            status="waitlisted",
+            waitlist_position=1,
+            token="h" * 43,
+            ticket="CDEFGHJKMN",
+            given_name="花子",
+            given_name_kana="ハナコ",
+            **common,
+        )
+        lonely = insert(conn, "persons", email="nobody@example.jp", created_at=_at(0))
+    migrated("0003")
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT r.id, r.person_id, p.email, p.name_key FROM registrations r "
+                "JOIN persons p ON p.id = r.person_id ORDER BY r.id"
+            )
+        ).all()
+        assert len(rows) == 3  # every registration, each with a person
+        by_id = {r.id: r for r in rows}
+        hanako, taro = by_id[ids["registration"]], by_id[son]
+        assert (hanako.person_id, hanako.email, hanako.name_key) == (
+            person,
+            "hanako@example.jp",
+            "スギナミハナコ",
+        )
+        assert taro.person_id != person  # a person of his own, on the same address
+        assert (taro.email, taro.name_key) == ("hanako@example.jp", "スギナミタロウ")
+        assert by_id[hanako_again].email == "other@example.jp"
+        assert conn.execute(sa.text("SELECT count(*) FROM persons")).scalar() == 4
+        assert (
+            conn.execute(
+                sa.text("SELECT name_key FROM persons WHERE id = :id"), {"id": lonely}
+            ).scalar()
+            == ""
+        )
+        assert conn.execute(sa.text("SELECT count(*) FROM attendances")).scalar() == 1
+    # The new rules hold in the migrated database: a second person on one address for one
+    # event is allowed, the same person twice (live) is not.
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE registrations SET event_id = :e WHERE id = :id"),
+            {"e": ids["event"], "id": son},
+        )
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE registrations SET person_id = :p WHERE id = :id"),
+            {"p": person, "id": son},
+        )
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+        insert(
+            conn, "persons", email="hanako@example.jp", name_key="スギナミハナコ", created_at=_at(2)
         )

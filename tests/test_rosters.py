@@ -117,7 +117,7 @@ def test_phone_sign_up_needs_the_consent_box_and_refuses_a_duplicate(
         "source": "phone",
         "family_name": "佐藤",
         "given_name": "花子",
-        "family_name_kana": "さとう",
+        "family_name_kana": "すずき",  # as 佐藤 signed up: the same name on the same address
         "given_name_kana": "はなこ",
         "email": "sato@example.jp",
         "phone": "0333122111",
@@ -132,6 +132,12 @@ def test_phone_sign_up_needs_the_consent_box_and_refuses_a_duplicate(
     )
     assert duplicate.status_code == 422
     assert "申込がすでにあります" in duplicate.get_data(as_text=True)
+    # Another name on the same address is a family member: a person of their own.
+    family = organizer.post(
+        f"/staff/events/{roster_event.id}/registrations/new",
+        data={**data, "consent": "y", "given_name": "太郎", "given_name_kana": "たろう"},
+    )
+    assert family.status_code == 303
 
 
 def test_cancel_on_behalf_promotes_and_mails(roster_event, staff_world, login_as):

@@ -8,9 +8,15 @@ from hikisupport.models import OutboxMessage, Person, Registration
 
 
 def row_counts():
+    """What a refused step 2 must not add to (step 1's link mail aside)."""
     return [
-        db.session.scalar(sa.select(sa.func.count()).select_from(m))
-        for m in (Person, Registration, OutboxMessage)
+        db.session.scalar(sa.select(sa.func.count()).select_from(Person)),
+        db.session.scalar(sa.select(sa.func.count()).select_from(Registration)),
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind != "apply")
+        ),
     ]
 
 
@@ -82,12 +88,18 @@ def test_accommodations_are_stored(make_event, sign_up):
     assert registration.childcare_ages == "3歳"
 
 
-def test_missing_csrf_token_is_refused_without_saving(make_event, client, valid_form):
+def test_missing_csrf_token_is_refused_without_saving(make_event, client, valid_form, app):
+    from hikisupport.registration.links import make_token
+
     event = make_event()
     before = row_counts()
-    response = client.post(f"/events/{event.id}/register", data=valid_form)
+    response = client.post(f"/events/{event.id}/register", data={"email": "a@example.jp"})
     assert response.status_code == 400
+    with app.test_request_context():
+        link = f"/events/{event.id}/apply/{make_token(event.id, 'a@example.jp')}"
+    assert client.post(link, data=valid_form).status_code == 400
     assert row_counts() == before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
 
 
 def test_unknown_event_is_404(client, app):

@@ -188,12 +188,18 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         transaction.fail()
-        return render_error(
-            400,
-            "送信を受け付けられませんでした",
-            "ページを開いてから時間がたったか、Cookieが無効になっています。"
-            "ページを開き直して、もう一度送信してください。",
+        if is_api_request():
+            return render_error(400, "送信を受け付けられませんでした", error.description)
+        expired = "expired" in (error.description or "")
+        page = render_template(
+            "errors/csrf.html",
+            expired=expired,
+            # Where the form can be opened again with a fresh token (when its URL has a GET).
+            again=request.path
+            if app.create_url_adapter(request).test(request.path, "GET")
+            else None,
         )
+        return page, 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -1,8 +1,6 @@
 """Unbound extension objects, imported by every area without import cycles."""
 
 from flask import globals as flask_globals
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,6 +26,3 @@ migrate = Migrate()
 csrf = CSRFProtect()
 mail = Mail()
 login_manager = LoginManager()
-# Per-client limits on the public pages that an attacker could hammer (RATELIMIT_ENABLED,
-# RATELIMIT_STORAGE_URI are Flask-Limiter's own settings). No default limit: each view says.
-limiter = Limiter(get_remote_address)

@@ -100,6 +100,11 @@ class CleanStringField(StringField):
         self.raw = valuelist[0] if valuelist else ""
         self.data = self.normalizer(self.raw) if self.raw else ""
 
+    def _value(self):
+        # What is echoed back into the form: never more than the field takes (a 50 kB value
+        # is refused, not sent back whole).
+        return super()._value()[: self.max_length]
+
     def pre_validate(self, form):
         if has_control_characters(self.raw):
             raise ValidationError(INVALID_CHARACTERS)
@@ -116,6 +121,9 @@ class CleanTextAreaField(TextAreaField):
 
     def process_formdata(self, valuelist):
         self.data = (valuelist[0] if valuelist else "").replace("\r\n", "\n").strip()
+
+    def _value(self):
+        return (self.data or "")[: self.max_length]  # echoed back: never more than it takes
 
     def pre_validate(self, form):
         if has_control_characters(self.data, allow_newlines=True):

@@ -1,4 +1,4 @@
-"""Keep personal tokens out of every log line (access logs, error logs)."""
+"""Keep personal tokens and addresses out of every log line (access logs, error logs)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from flask import Flask
 # all: the engine runs with hide_parameters=True.
 PERSONAL_LINK = re.compile(r"/r/[A-Za-z0-9_-]{16,}")
 REDACTED = "/r/[redacted]"
+# The same links percent-encoded (a client may send /r/%41%42… or /%72/…), and the signed
+# application links /events/<id>/apply/<token>.
+_ENCODED_PERSONAL_LINK = re.compile(r"/(?:r|%72|%52)/(?:[A-Za-z0-9_-]|%[0-9A-Fa-f]{2}){16,}")
+APPLY_LINK = re.compile(r"(/events/\d+/apply/)(?:[A-Za-z0-9_.-]|%[0-9A-Fa-f]{2}){8,}")
+EMAIL_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 # Searches for a person (?q= on rosters, ?target= in the audit log): the pages send them by
@@ -20,7 +25,15 @@ SEARCH_QUERY = re.compile(r"([?&](?:q|target)=)[^&\s\"]*")
 
 
 def redact(text: str) -> str:
-    return SEARCH_QUERY.sub(r"\1[redacted]", PERSONAL_LINK.sub(REDACTED, text))
+    text = PERSONAL_LINK.sub(REDACTED, text)
+    text = _ENCODED_PERSONAL_LINK.sub(REDACTED, text)
+    text = APPLY_LINK.sub(r"\1[redacted]", text)
+    return SEARCH_QUERY.sub(r"\1[redacted]", text)
+
+
+def redact_addresses(text: str) -> str:
+    """E-mail addresses out of a text that is going to a log (e.g. an SMTP error)."""
+    return EMAIL_ADDRESS.sub("[address]", text)
 
 
 class RedactTokens(logging.Filter):

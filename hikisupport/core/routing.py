@@ -4,7 +4,7 @@ Converters refuse what could never match, before it reaches the database.
 
 `<id:…>` takes a positive integer that fits PostgreSQL's `integer` (a larger one would make the
 query itself fail), `<token:…>` only the characters and length of a personal token (so a NUL or
-a megabyte of text in a URL is a plain 404).
+a megabyte of text in a URL is a plain 404), `<apply_token:…>` those of an application link.
 """
 
 from werkzeug.routing import BaseConverter, IntegerConverter
@@ -38,7 +38,13 @@ class TokenConverter(BaseConverter):
     regex = r"[A-Za-z0-9_-]{16,64}"
 
 
-CONVERTERS = {"id": IdConverter, "token": TokenConverter}
+class ApplyTokenConverter(BaseConverter):
+    """An application link's signed token (itsdangerous: base64url and dots)."""
+
+    regex = r"[A-Za-z0-9_.-]{20,600}"
+
+
+CONVERTERS = {"id": IdConverter, "token": TokenConverter, "apply_token": ApplyTokenConverter}
 
 
 API_PREFIX = "/api/"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from flask import Flask
 
 from hikisupport.core import japanese
@@ -16,7 +18,10 @@ def init_app(app: Flask) -> None:
         fiscal_year_label=japanese.fiscal_year_label,
         phone=japanese.format_phone,
     )
+    # The domain residents must let through their carrier's spam filter (ドメイン指定受信).
+    sender_domain = parseaddr(app.config.get("MAIL_DEFAULT_SENDER") or "")[1].rpartition("@")[2]
     app.jinja_env.globals.update(
+        sender_domain=sender_domain or "（送信元のドメイン）",
         session_period=japanese.session_period,
         form_errors=form_errors,
         now_utc=utcnow,

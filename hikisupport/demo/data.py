@@ -44,6 +44,20 @@ VENUE_CENTER = "セシオン杉並 第1・第2集会室"
 VENUE_CENTER_ACCESS = (
     "東京メトロ丸ノ内線「東高円寺」駅 徒歩5分。バリアフリー対応、駐車場はありません。"
 )
+HALL_ADDRESS = "東京都杉並区阿佐谷南1-15-1"
+CENTER_ADDRESS = "東京都杉並区梅里1-22-32"
+# Each organizer's own window: an NPO's course is not answered at the ward's switchboard.
+WARD_CONTACT = {
+    "contact_phone": "03-3312-2111",
+    "contact_email": "kurashi-support@example.jp",
+    "contact_hours": "平日 8時30分〜17時",
+}
+NPO_CONTACT = {
+    "contact_phone": "03-5300-0000",
+    "contact_email": "info@ibasho-net.example.jp",
+    "contact_hours": "火〜土 10時〜18時",
+}
+BELONGINGS = "筆記用具（資料は当日お配りします）"
 
 
 def _saturday_on_or_after(day: date) -> date:
@@ -110,9 +124,9 @@ def load_demo() -> bool:
             "ひきこもりの状態にある方のご家族や、地域で見守る方に向けた講演会です。"
             "長年ひきこもり支援に携わってきた精神保健福祉士が、本人の気持ちの理解、"
             "家族の関わり方、相談できる窓口についてお話しします。"
-            "どなたでも参加できます。途中入退室も自由です。"
+            "区内在住・在勤・在学の方なら、ご家族でなくても参加できます。途中入退室も自由です。"
         ),
-        audience="区内在住・在勤・在学の方（ご家族、関心のある方どなたでも）",
+        audience="ご本人、ご家族、地域で見守る方など、関心のある方",
         capacity=80,
         waitlist=True,
         certifies=False,
@@ -122,6 +136,8 @@ def load_demo() -> bool:
             lecture_day.year, lecture_day.month, lecture_day.day, 12, 0
         ),
         sessions=[_session(1, lecture_day, (14, 0), (16, 0), VENUE_HALL, VENUE_HALL_ACCESS)],
+        venue_address=HALL_ADDRESS,
+        **WARD_CONTACT,
     )
     one_day = Event(
         organization=ward,
@@ -142,6 +158,9 @@ def load_demo() -> bool:
             course_day.year, course_day.month, course_day.day, 9, 0
         ),
         sessions=[_session(1, course_day, (13, 30), (16, 30), VENUE_CENTER, VENUE_CENTER_ACCESS)],
+        venue_address=CENTER_ADDRESS,
+        belongings=BELONGINGS,
+        **WARD_CONTACT,
     )
     three_part = Event(
         organization=npo,
@@ -163,6 +182,9 @@ def load_demo() -> bool:
             _session(i + 1, day, (10, 0), (12, 0), VENUE_HALL, VENUE_HALL_ACCESS)
             for i, day in enumerate(three)
         ],
+        venue_address=HALL_ADDRESS,
+        belongings=BELONGINGS,
+        **NPO_CONTACT,
     )
     followup_day = _saturday_on_or_after(three[-1] + timedelta(days=14))
     followup = Event(
@@ -183,6 +205,9 @@ def load_demo() -> bool:
         registration_closes_at=jst_datetime(today.year, today.month, today.day, 17, 0)
         + timedelta(days=10),
         sessions=[_session(1, followup_day, (14, 0), (16, 0), VENUE_CENTER, VENUE_CENTER_ACCESS)],
+        venue_address=CENTER_ADDRESS,
+        belongings="筆記用具、サポーター登録証（お持ちの方）",
+        **WARD_CONTACT,
     )
     db.session.add_all([lecture, one_day, three_part, followup])
     db.session.flush()

@@ -15,7 +15,7 @@ from hikisupport.core.forms import (
     SafeFieldList,
     choices_from,
 )
-from hikisupport.core.japanese import normalize_line
+from hikisupport.core.japanese import normalize_email, normalize_line
 from hikisupport.core.routing import parse_id
 from hikisupport.events.services import MAX_CAPACITY, MAX_SESSIONS, EventInput, SessionInput
 from hikisupport.models import Admission, EventKind, Residency
@@ -77,6 +77,16 @@ class EventForm(BaseForm):
     reminder_text = CleanTextAreaField(
         "前日のお知らせメールに添える文（持ち物など）", max_length=1000
     )
+    contact_phone = CleanStringField("問い合わせ先の電話番号", max_length=30)
+    contact_email = CleanStringField(
+        "問い合わせ先のメールアドレス", max_length=254, normalizer=normalize_email
+    )
+    contact_hours = CleanStringField(
+        "問い合わせの受付時間", max_length=100, normalizer=normalize_line
+    )
+    belongings = CleanStringField("持ち物", max_length=500, normalizer=normalize_line)
+    venue_address = CleanStringField("会場の住所", max_length=200, normalizer=normalize_line)
+    map_url = CleanStringField("会場の地図（URL）", max_length=500)
     sessions = SafeFieldList(FormField(SessionForm), min_entries=1, max_entries=MAX_SESSIONS)
 
     def to_input(self) -> EventInput:
@@ -111,6 +121,12 @@ class EventForm(BaseForm):
             status=self.status.data or "draft",
             reminder_text=self.reminder_text.data,
             sessions=sessions,
+            contact_phone=self.contact_phone.data,
+            contact_email=self.contact_email.data,
+            contact_hours=self.contact_hours.data,
+            belongings=self.belongings.data,
+            venue_address=self.venue_address.data,
+            map_url=self.map_url.data,
         )
 
     def add_session(self) -> bool:

@@ -3,6 +3,7 @@ the JSON API alike. Functions flush, never commit."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from hikisupport.core.database import utcnow
 from hikisupport.core.errors import Invalid
 from hikisupport.core.extensions import db
+from hikisupport.core.japanese import is_email
 from hikisupport.core.routing import parse_id
 from hikisupport.models import (
     ACTIVE_STATUSES,
@@ -60,6 +62,13 @@ class EventInput:
     registration_closes_at: datetime | None = None
     status: str = EventStatus.PUBLISHED
     reminder_text: str = ""
+    # Shown on the event's pages and in every mail about it (issue 9, item 10).
+    contact_phone: str = ""
+    contact_email: str = ""
+    contact_hours: str = ""
+    belongings: str = ""
+    venue_address: str = ""
+    map_url: str = ""
 
 
 def invalid(errors: dict[str, str]) -> Invalid:
@@ -105,6 +114,16 @@ def validate(data: EventInput, now: datetime | None = None) -> dict[str, str]:
         1 <= data.required_sessions <= max(len(data.sessions), 1)
     ):
         errors["required_sessions"] = "修了に必要な回数は1から全回数までの間で入力してください。"
+    if data.map_url and not re.fullmatch(r"https?://[^\s<>\"']+", data.map_url):
+        errors["map_url"] = "地図のURLは http:// または https:// で始まるURLを入力してください。"
+    if data.contact_email and not is_email(data.contact_email):
+        errors["contact_email"] = "問い合わせ先のメールアドレスの形式が正しくありません。"
+    if "どなたでも" in data.audience and Residency.OTHER not in data.residency:
+        # What the page promises must be what the form accepts.
+        errors["audience"] = (
+            "「どなたでも」とありますが、区外の方は申し込めない設定です。"
+            "対象の書き方か、申込できる方を見直してください。"
+        )
     opens, closes = _period(data, now or utcnow())
     first = min((s.starts_at for s in data.sessions), default=None)
     lottery = data.admission == Admission.LOTTERY
@@ -222,6 +241,12 @@ def _apply(event: Event, data: EventInput) -> None:
     event.required_sessions = data.required_sessions
     event.eligible_residencies = [r.value for r in Residency if r in data.residency]
     event.reminder_text = data.reminder_text.strip()
+    event.contact_phone = data.contact_phone.strip()
+    event.contact_email = data.contact_email.strip()
+    event.contact_hours = data.contact_hours.strip()
+    event.belongings = data.belongings.strip()
+    event.venue_address = data.venue_address.strip()
+    event.map_url = data.map_url.strip()
     if event.status != EventStatus.CANCELLED:
         event.status = data.status
 

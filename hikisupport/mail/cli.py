@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import click
+from flask import current_app
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger(__name__)
 
 
 @click.group("mail", help="The mail outbox.")
@@ -14,16 +19,37 @@ def mail_cli():
 
 @mail_cli.command("send")
 @click.option("--loop", is_flag=True, help="Keep going: deliver, wait, deliver again.")
-@click.option("--interval", default=10.0, show_default=True, help="Seconds between runs (--loop).")
-def mail_send(loop: bool, interval: float):
+@click.option(
+    "--interval",
+    type=float,
+    default=None,
+    help="Seconds between runs with --loop (default MAIL_SEND_INTERVAL, 1).",
+)
+@click.option("--max-runs", type=int, default=0, hidden=True, help="Stop after N runs (tests).")
+def mail_send(loop: bool, interval: float | None, max_runs: int):
     """Deliver the pending mails that are due (each at most once)."""
     from hikisupport.mail.outbox import deliver_due
 
+    interval = current_app.config["MAIL_SEND_INTERVAL"] if interval is None else interval
+    runs = 0
     while True:
-        report = deliver_due()
-        click.echo(str(report))
-        if not loop:
-            if report.failed:
-                raise SystemExit(1)
+        runs += 1
+        try:
+            report = deliver_due()
+        except OperationalError as error:
+            if not loop:
+                raise
+            # "database is locked" (a long write elsewhere), a server restart: the outbox is
+            # still there; try again at the next run instead of leaving the mail unsent.
+            log.warning("mail send: database unavailable, retrying: %s", error.orig)
+            click.echo(f"database unavailable ({type(error.orig).__name__}); retrying", err=True)
+        else:
+            if report.sent or report.failed or not loop:
+                click.echo(str(report))
+            if not loop:
+                if report.failed:
+                    raise SystemExit(1)
+                break
+        if max_runs and runs >= max_runs:
             break
         time.sleep(interval)

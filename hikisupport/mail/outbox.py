@@ -10,22 +10,22 @@ look at, because a duplicate mail is worse than a late one.
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import smtplib
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import parseaddr
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask_mail import Attachment, Message
 
 from hikisupport.core.database import utcnow
 from hikisupport.core.errors import DomainError, NotFound
 from hikisupport.core.extensions import db, mail
-from hikisupport.core.logs import PERSONAL_LINK
+from hikisupport.core.logs import PERSONAL_LINK, redact_addresses
 from hikisupport.core.transaction import reading, writing
 from hikisupport.models import OutboxMessage, OutboxStatus
 from hikisupport.staff import audit
@@ -67,11 +67,74 @@ def _builder(name: str) -> AttachmentBuilder:
         raise ValueError(f"no attachment builder {name!r}") from None
 
 
+# name → function(message) returning (text, html): a mail's body written when it is sent (or
+# shown), so the transaction that queues it (a sign-up, holding the seat lock) does not spend
+# its time rendering templates.
+BodyBuilder = Callable[[OutboxMessage], tuple[str, str]]
+_BODY_BUILDERS = "hikisupport_body_builders"
+
+
+def register_body_builder(app: Flask, name: str, builder: BodyBuilder) -> None:
+    builders = app.extensions.setdefault(_BODY_BUILDERS, {})
+    if builders.get(name, builder) is not builder:
+        raise ValueError(f"body builder {name!r} is registered twice")
+    builders[name] = builder
+
+
+def body_of(row: OutboxMessage) -> tuple[str, str]:
+    """(text, html) of a mail: as stored, or written now by its builder (not yet sent)."""
+    if row.body_text or not row.body_builder:
+        return row.body_text, row.body_html
+    try:
+        builder = current_app.extensions.get(_BODY_BUILDERS, {})[row.body_builder]
+    except KeyError:
+        raise ValueError(f"no body builder {row.body_builder!r}") from None
+    return builder(row)
+
+
 def about_of(obj) -> tuple[str, int | None]:
     """(type, id) of what a mail is about: any model row, e.g. ("registrations", 12)."""
     if obj is None:
         return "", None
     return type(obj).__tablename__, obj.id
+
+
+def sent_recently(
+    recipient: str,
+    now: datetime,
+    *,
+    kind: str | None = None,
+    about=None,
+    by_resident: bool | None = None,
+    within: timedelta = timedelta(hours=1),
+) -> int:
+    """How many mails were queued for `recipient` since `now - within` (of one kind, about one
+    row, caused by residents — when given). Counted in the database, so every worker agrees."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.recipient == recipient, OutboxMessage.created_at > now - within)
+    )
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    if about is not None:
+        about_type, about_id = about_of(about)
+        query = query.where(
+            OutboxMessage.about_type == about_type, OutboxMessage.about_id == about_id
+        )
+    if by_resident is not None:
+        query = query.where(OutboxMessage.by_resident == by_resident)
+    return db.session.scalar(query)
+
+
+def _serialise_per_address(recipient: str) -> None:
+    """Until the transaction ends, no other one counts or queues mail for this address, so a
+    burst of requests cannot slip past the cap. (SQLite's write lock serialises already.)"""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:recipient))"),
+            {"recipient": recipient},
+        )
 
 
 def queue(
@@ -82,15 +145,29 @@ def queue(
     body_html: str = "",
     about=None,
     build_attachments: str = "",
-) -> OutboxMessage:
+    by_resident: bool = False,
+    build_body: str = "",
+) -> OutboxMessage | None:
     """Add a mail to the outbox in the current transaction (flushes, never commits).
 
     `about`: the row the mail is about (a registration, a certification …), so the
-    attachment builder and the admin's outbox can find it."""
+    attachment builder and the admin's outbox can find it. `build_body`: the name of a body
+    builder that writes the text when the mail is sent (instead of `body_text`).
+    `by_resident`: a resident's own action caused it (a sign-up, a cancellation, asking for a
+    link); such a mail is not queued (None) once RESIDENT_MAILS_PER_HOUR of them went to the
+    address in the last hour, so a sign-up/cancel loop cannot flood anyone's inbox."""
     if build_attachments:
         _builder(build_attachments)  # refuse a name nobody registered, now and not at send
+    if by_resident:
+        _serialise_per_address(recipient)
+        limit = current_app.config["RESIDENT_MAILS_PER_HOUR"]
+        if sent_recently(recipient, utcnow(), by_resident=True) >= limit:
+            log.info("per-address cap reached: a %s mail was not queued", kind)
+            return None
     about_type, about_id = about_of(about)
     message = OutboxMessage(
+        by_resident=by_resident,
+        body_builder=build_body,
         kind=kind,
         recipient=recipient,
         subject=subject,
@@ -127,29 +204,41 @@ class DeliveryReport:
         return text
 
 
-def to_flask_message(row: OutboxMessage) -> Message:
+def to_email_message(row: OutboxMessage, body: tuple[str, str] | None = None) -> EmailMessage:
+    """The row as a MIME message: text (and HTML) parts, inline images, attachments.
+
+    Built with the SMTP policy: the subject folds into encoded words that decode to exactly the
+    text it was made from (a space between two words of a title survives), and every part is
+    base64, 7-bit clean for any relay. A header with a line break is refused (ValueError)."""
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    message = Message(
-        subject=row.subject,
-        recipients=[row.recipient],
-        body=row.body_text,
-        html=row.body_html or None,
-        sender=sender,
-        charset="utf-8",
-        attachments=[
-            Attachment(
-                filename=part.filename,
-                content_type=part.content_type,
-                data=part.data,
-                disposition=part.disposition,
-                headers={"Content-ID": f"<{part.content_id}>"} if part.content_id else None,
-            )
-            for part in (_builder(row.attachment_builder)(row) if row.attachment_builder else [])
-        ],
-    )
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["Subject"] = row.subject
+    message["From"] = sender
+    message["To"] = row.recipient
+    message["Date"] = formatdate(localtime=False)
     # One Message-ID per outbox row: a duplicate delivery would be visible as such.
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    message.msgId = f"<outbox-{row.id}-{int(row.created_at.timestamp())}@{domain}>"
+    message["Message-ID"] = f"<outbox-{row.id}-{int(row.created_at.timestamp())}@{domain}>"
+    body_text, body_html = body or body_of(row)
+    message.set_content(body_text, charset="utf-8", cte="base64")
+    html_part = None
+    if body_html:
+        message.add_alternative(body_html, subtype="html", charset="utf-8", cte="base64")
+        html_part = message.get_payload()[-1]
+    parts = _builder(row.attachment_builder)(row) if row.attachment_builder else []
+    for part in parts:
+        media, _, rest = part.content_type.partition(";")
+        maintype, _, subtype = media.strip().partition("/")
+        params = dict(p.strip().split("=", 1) for p in rest.split(";") if "=" in p)
+        options = {"maintype": maintype, "subtype": subtype, "filename": part.filename}
+        if params:
+            options["params"] = params
+        if part.content_id and html_part is not None and part.disposition == "inline":
+            html_part.add_related(
+                part.data, cid=f"<{part.content_id}>", disposition="inline", **options
+            )
+        else:
+            message.add_attachment(part.data, **options)
     return message
 
 
@@ -169,48 +258,70 @@ def _fail_stale_sending(now: datetime) -> None:
         )
 
 
-def _claim(message_id: int, now: datetime) -> bool:
-    """pending → sending, committed before SMTP is touched. False if another sender has it."""
+def _claim(message_ids: list[int], now: datetime) -> list[int]:
+    """pending → sending, committed before SMTP is touched; the ids this sender now holds
+    (another sender may have taken some)."""
     with writing():
-        result = db.session.execute(
+        claimed = db.session.scalars(
             sa.update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == OutboxStatus.PENDING)
             .values(
                 status=OutboxStatus.SENDING,
                 claimed_at=now,
                 attempts=OutboxMessage.attempts + 1,
             )
-        )
-    return result.rowcount == 1
+            .returning(OutboxMessage.id)
+        ).all()
+    return sorted(claimed)
 
 
 # How a delivery attempt ended. BROKEN: the row itself cannot be sent (a header Flask-Mail
 # refuses, an attachment that cannot be drawn); trying again would fail the same way.
-SENT, NOT_SENT, UNKNOWN, BROKEN = "sent", "not sent", "unknown", "broken"
+# UNTRIED: claimed, but the relay went away before its turn; it goes back as it was.
+SENT, NOT_SENT, UNKNOWN, BROKEN, UNTRIED = "sent", "not sent", "unknown", "broken", "untried"
 UNKNOWN_OUTCOME = (
     "送信中に接続が切れたため、届いたかどうか分かりません。二重送信を避けて再送していません。"
     "届いていない場合は手動で再送してください。"
 )
 
 
-def _finish(message_id: int, now: datetime, outcome: str, error: BaseException | None) -> None:
+def _finish(
+    outcomes: list[tuple[int, str, BaseException | None]],
+    now: datetime,
+    written: dict[int, tuple[str, str]] | None = None,
+) -> None:
+    """Record how each attempt ended, in one transaction (and the text of what was sent)."""
     with writing():
-        row = db.session.get(OutboxMessage, message_id, populate_existing=True)
-        if outcome == SENT:
-            row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, ""
-        elif outcome == UNKNOWN:
+        rows = db.session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.id.in_([message_id for message_id, _, _ in outcomes]))
+            .execution_options(populate_existing=True)
+        )
+        by_id = {row.id: row for row in rows}
+        for message_id, outcome, error in outcomes:
+            _record_outcome(by_id[message_id], now, outcome, error)
+            if outcome == SENT and message_id in (written or {}):
+                by_id[message_id].body_text, by_id[message_id].body_html = written[message_id]
+
+
+def _record_outcome(row: OutboxMessage, now: datetime, outcome: str, error) -> None:
+    if outcome == UNTRIED:
+        row.status, row.attempts = OutboxStatus.PENDING, row.attempts - 1
+    elif outcome == SENT:
+        row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, ""
+    elif outcome == UNKNOWN:
+        row.status = OutboxStatus.FAILED
+        row.last_error = f"{UNKNOWN_OUTCOME}（{type(error).__name__}: {error}）"[:2000]
+    elif outcome == BROKEN:
+        row.status = OutboxStatus.FAILED
+        row.last_error = f"送信できない内容です（{type(error).__name__}: {error}）"[:2000]
+    else:
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
             row.status = OutboxStatus.FAILED
-            row.last_error = f"{UNKNOWN_OUTCOME}（{type(error).__name__}: {error}）"[:2000]
-        elif outcome == BROKEN:
-            row.status = OutboxStatus.FAILED
-            row.last_error = f"送信できない内容です（{type(error).__name__}: {error}）"[:2000]
         else:
-            row.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-                row.status = OutboxStatus.FAILED
-            else:
-                row.status = OutboxStatus.PENDING
-                row.next_attempt_at = now + backoff(row.attempts)
+            row.status = OutboxStatus.PENDING
+            row.next_attempt_at = now + backoff(row.attempts)
 
 
 def _send_outcome(error: BaseException) -> str:
@@ -231,17 +342,23 @@ def _is_connection_error(error: BaseException | None) -> bool:
     return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
+# Mails claimed and finished together: one write transaction each way per batch, so a rush of
+# sign-ups (which need the same SQLite lock) is not slowed by the worker. A sender that dies
+# leaves at most one batch in "sending", later marked failed rather than sent twice.
+BATCH = 25
+
+
 def deliver_due(
     now: datetime | None = None, limit: int = 200, only: list[int] | None = None
 ) -> DeliveryReport:
     """Send every pending mail that is due (or only those of `only`), over one SMTP
-    connection; commit per mail.
+    connection, in batches.
 
     `now` fixes the clock (tests); otherwise each step reads the time when it happens."""
     clock = (lambda: now) if now is not None else utcnow
     report = DeliveryReport()
     _fail_stale_sending(clock())
-    with writing():
+    with reading():
         query = (
             sa.select(OutboxMessage.id)
             .where(
@@ -255,42 +372,67 @@ def deliver_due(
             query = query.where(OutboxMessage.id.in_(only))
         due_ids = db.session.scalars(query).all()
 
-    with ExitStack() as stack:
-        connection = None
-        for message_id in due_ids:
-            if not _claim(message_id, clock()):
+    relay = None
+    try:
+        for start in range(0, len(due_ids), BATCH):
+            claimed = _claim(list(due_ids[start : start + BATCH]), clock())
+            if not claimed:
                 continue
-            outcome, error = SENT, None
-            try:
-                # A read, ended before SMTP is talking: no transaction stays open meanwhile.
-                with reading():
-                    message = to_flask_message(db.session.get(OutboxMessage, message_id))
-            except Exception as exc:  # noqa: BLE001 - a broken row must not stop the others
-                outcome, error = BROKEN, exc
-            if error is None:
-                try:
-                    if connection is None:
-                        connection = stack.enter_context(mail.connect())
-                except OSError as exc:  # refused, unreachable, TLS or login failed: not sent
-                    outcome, error = NOT_SENT, exc
+            # Read and built before SMTP is talking: no transaction stays open meanwhile.
+            built: dict[int, EmailMessage | Exception] = {}
+            written: dict[int, tuple[str, str]] = {}  # bodies written now, kept once sent
+            with reading():
+                rows = db.session.scalars(
+                    sa.select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
+                )
+                for row in rows:
+                    try:
+                        body = body_of(row)
+                        if row.body_builder and not row.body_text:
+                            written[row.id] = body
+                        built[row.id] = to_email_message(row, body)
+                    except Exception as exc:  # noqa: BLE001 - a broken row must not stop others
+                        built[row.id] = exc
+            outcomes: list[tuple[int, str, BaseException | None]] = []
+            for message_id in claimed:
+                if report.stopped_early:  # the relay went away: back to pending, untried
+                    outcomes.append((message_id, UNTRIED, None))
+                    continue
+                message = built[message_id]
+                outcome, error = SENT, None
+                if isinstance(message, Exception):
+                    outcome, error = BROKEN, message
                 else:
                     try:
-                        connection.send(message)
-                    except OSError as exc:
-                        outcome, error = _send_outcome(exc), exc
-                    except Exception as exc:  # noqa: BLE001 - e.g. a header Flask-Mail refuses
-                        outcome, error = BROKEN, exc
-            _finish(message_id, clock(), outcome, error)
-            if outcome == SENT:
-                report.sent += 1
-                continue
-            report.failed += 1
-            report.errors.append(f"#{message_id}: {type(error).__name__}: {error}")
-            log.warning("mail %s not delivered (%s): %s", message_id, outcome, error)
-            if _is_connection_error(error):
-                report.stopped_early = True
-                stack.pop_all()  # the connection is gone; quitting it would raise again
+                        if relay is None:
+                            relay = mail.connect()
+                    except OSError as exc:  # refused, unreachable, TLS or login failed
+                        outcome, error = NOT_SENT, exc
+                    else:
+                        try:
+                            relay.send(message)
+                        except OSError as exc:
+                            outcome, error = _send_outcome(exc), exc
+                        except Exception as exc:  # noqa: BLE001 - e.g. a message smtplib refuses
+                            outcome, error = BROKEN, exc
+                outcomes.append((message_id, outcome, error))
+                if outcome == SENT:
+                    report.sent += 1
+                    continue
+                report.failed += 1
+                # No address in the log: smtplib's errors name the recipient.
+                text = redact_addresses(f"{type(error).__name__}: {error}")
+                report.errors.append(f"#{message_id}: {text}")
+                log.warning("mail %s not delivered (%s): %s", message_id, outcome, text)
+                if _is_connection_error(error):
+                    report.stopped_early = True
+                    relay = None  # the connection is gone; quitting it would raise again
+            _finish(outcomes, clock(), written)
+            if report.stopped_early:
                 break
+    finally:
+        if relay is not None:
+            relay.__exit__(None, None, None)
     return report
 
 
@@ -356,4 +498,10 @@ def send_now(message_id: int) -> DeliveryReport:
 def html_part(row: OutboxMessage) -> str:
     """The HTML part as an admin may see it (audited): the resident's personal link removed."""
     audit.record("mail.view", row, part="html")
-    return PERSONAL_LINK.sub("/r/（ご本人用のリンク・表示しません）", row.body_html)
+    _, html = body_of(row)  # a pending mail's HTML is written when it is sent
+    return PERSONAL_LINK.sub("/r/（ご本人用のリンク・表示しません）", html)
+
+
+def has_html(row: OutboxMessage) -> bool:
+    """Whether the mail has (or, once written, will have) an HTML part."""
+    return bool(row.body_html or row.body_builder)

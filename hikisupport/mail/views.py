@@ -41,9 +41,14 @@ def message(message_id: int):
     """One mail as it will be (or was) sent."""
     row = mail_outbox.read_message(message_id) or abort(404)
     # The resident's personal link would let whoever reads this act as them: not shown.
-    body = PERSONAL_LINK.sub("/r/（ご本人用のリンク・表示しません）", row.body_text)
+    text, _ = mail_outbox.body_of(row)  # a pending mail's text is written when it is sent
+    body = PERSONAL_LINK.sub("/r/（ご本人用のリンク・表示しません）", text)
     return render_template(
-        "mail/message.html", message=row, body=body, statuses=OutboxStatus.labels()
+        "mail/message.html",
+        message=row,
+        body=body,
+        has_html=mail_outbox.has_html(row),
+        statuses=OutboxStatus.labels(),
     )
 
 
@@ -54,7 +59,7 @@ def message_html(message_id: int):
     """The HTML part, as a document of its own: shown sandboxed in the message page's frame
     (no script, no request to anywhere — a mail's HTML is not ours to trust)."""
     row = db.session.get(OutboxMessage, message_id) or abort(404)
-    if not row.body_html:
+    if not mail_outbox.has_html(row):
         abort(404)
     return (
         mail_outbox.html_part(row),

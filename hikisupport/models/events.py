@@ -46,6 +46,17 @@ class Event(db.Model):
     cancelled_at: Mapped[datetime | None]
     # Text added to the reminder mail the day before each session (持ち物, 会場の注意 …).
     reminder_text: Mapped[str] = mapped_column(sa.Text, default="")
+    # Who to ask about this event (its organizer's window, not the ward's switchboard), shown on
+    # its pages and in every mail about it.
+    contact_phone: Mapped[str] = mapped_column(sa.String(30), default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    contact_hours: Mapped[str] = mapped_column(sa.String(100), default="")
+    # 持ち物, and a link to a map of the venue (a link only: no embedded map, no other host).
+    belongings: Mapped[str] = mapped_column(sa.String(500), default="")
+    # The venue's street address (for the calendar's LOCATION and the page), when the
+    # sessions share one venue.
+    venue_address: Mapped[str] = mapped_column(sa.String(200), default="")
+    map_url: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -53,6 +64,10 @@ class Event(db.Model):
     sessions: Mapped[list[Session]] = relationship(
         back_populates="event", order_by="Session.number", cascade="all, delete-orphan"
     )
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.contact_phone or self.contact_email or self.contact_hours)
 
     @property
     def kind_label(self) -> str:

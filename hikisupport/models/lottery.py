@@ -27,3 +27,16 @@ class LotteryDraw(db.Model):
     order: Mapped[list[int]] = mapped_column(sa.JSON)
     drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
     drawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+
+    @property
+    def algorithm_label(self) -> str:
+        return ALGORITHM_LABELS.get(self.algorithm, self.algorithm)
+
+
+# What each draw method means, in words staff and auditors read (never the code name alone).
+ALGORITHM_LABELS = {
+    "python-random-shuffle-v1": (
+        "申込者を申込ID順（登録した順）に並べ、シード値から作った乱数で並べ替える方法"
+        "（Python の random.Random(シード値).shuffle）"
+    ),
+}

@@ -17,11 +17,16 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         sa.Index(None, "status", "next_attempt_at"),
         sa.Index(None, "about_type", "about_id"),
+        # The per-address caps count what was mailed to an address in the last hour.
+        sa.Index(None, "recipient", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # What the mail is about: confirmation, waitlisted, promoted, cancelled, link ...
     kind: Mapped[str] = mapped_column(sa.String(20))
+    # True for a mail a resident's own action caused (an application link, a sign-up or cancel
+    # confirmation): those count against, and are held back by, the per-address cap.
+    by_resident: Mapped[bool] = mapped_column(default=False)
     recipient: Mapped[str] = mapped_column(sa.String(254))
     # Text: a prefix such as 【参加決定】 plus a 200-character title must fit.
     subject: Mapped[str] = mapped_column(sa.Text)
@@ -37,6 +42,9 @@ class OutboxMessage(db.Model):
     # the QR and .ics of a registration), so a sign-up does not spend its time — and its seat
     # lock — drawing them.
     attachment_builder: Mapped[str] = mapped_column(sa.String(40), default="")
+    # The text and HTML written when the mail is sent by a builder registered under this name,
+    # not inside the sign-up's transaction (and its seat lock); kept in the row once sent.
+    body_builder: Mapped[str] = mapped_column(sa.String(40), default="")
     # What the mail is about, in any area: ("registration", 12), ("certification", 3) …
     about_type: Mapped[str] = mapped_column(sa.String(30), default="")
     about_id: Mapped[int | None]

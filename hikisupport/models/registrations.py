@@ -22,7 +22,16 @@ from hikisupport.models.vocabulary import (
 class Registration(db.Model):
     __tablename__ = "registrations"
     __table_args__ = (
-        sa.UniqueConstraint("event_id", "person_id"),
+        # One live registration per person and event; a cancelled one stays (its old link
+        # still says it was cancelled) and the person may sign up again beside it.
+        sa.Index(
+            "uq_registrations_event_id_person_id_live",
+            "event_id",
+            "person_id",
+            unique=True,
+            sqlite_where=sa.text("status != 'cancelled'"),
+            postgresql_where=sa.text("status != 'cancelled'"),
+        ),
         sa.Index(None, "event_id", "status"),
         sa.CheckConstraint(
             "(status = 'waitlisted') = (waitlist_position IS NOT NULL)",

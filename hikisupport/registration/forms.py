@@ -59,7 +59,42 @@ def _phone(form, field):
         raise ValidationError("電話番号の形式が正しくありません（例：03-3312-2111）。")
 
 
-class RegistrationForm(BaseForm):
+class EmailForm(BaseForm):
+    """Step 1: the address alone."""
+
+    email = CleanStringField(
+        "メールアドレス",
+        [_required("メールアドレス"), email_format],
+        max_length=254,
+        normalizer=normalize_email,
+    )
+
+
+class _Details:
+    """Contact details and accommodation requests: asked at sign-up, changeable afterwards."""
+
+    phone = CleanStringField(
+        "電話番号", [_required("電話番号"), _phone], max_length=30, normalizer=normalize_phone
+    )
+    accommodations = CheckboxListField("必要な配慮", choices=choices_from(Accommodation.labels()))
+    childcare_ages = CleanStringField("お子さまの年齢", max_length=100)
+    needs = CleanTextAreaField("その他、事前に伝えたいこと", max_length=1000)
+
+    def validate_childcare_ages(self, field):
+        if "childcare" in (self.accommodations.data or []) and not field.data:
+            raise ValidationError("託児を希望する場合は、お子さまの年齢を入力してください。")
+
+    def chosen_accommodations(self) -> list[str]:
+        return list(dict.fromkeys(self.accommodations.data or []))
+
+
+class DetailsForm(_Details, BaseForm):
+    """The personal page's change form: phone and accommodation requests."""
+
+
+class RegistrationForm(_Details, BaseForm):
+    """Step 2, the application form. The address is not a field: it comes from the link."""
+
     family_name = CleanStringField("姓", [_required("姓")], max_length=30)
     given_name = CleanStringField("名", [_required("名")], max_length=30)
     family_name_kana = CleanStringField(
@@ -74,15 +109,6 @@ class RegistrationForm(BaseForm):
         max_length=30,
         normalizer=normalize_kana,
     )
-    email = CleanStringField(
-        "メールアドレス",
-        [_required("メールアドレス"), email_format],
-        max_length=254,
-        normalizer=normalize_email,
-    )
-    phone = CleanStringField(
-        "電話番号", [_required("電話番号"), _phone], max_length=30, normalizer=normalize_phone
-    )
     residency = JapaneseRadioField(
         "在住・在勤・在学",
         choices=choices_from(Residency.labels()),
@@ -93,31 +119,25 @@ class RegistrationForm(BaseForm):
         choices=choices_from(AgeGroup.labels()),
         validators=[InputRequired(message="年代を選んでください。")],
     )
-    accommodations = CheckboxListField("必要な配慮", choices=choices_from(Accommodation.labels()))
-    childcare_ages = CleanStringField("お子さまの年齢", max_length=100)
-    needs = CleanTextAreaField("その他、事前に伝えたいこと", max_length=1000)
     consent = BooleanField(
         "利用目的に同意します",
         validators=[_consented],
         false_values=("", "false", "n", "0", "off"),
     )
 
-    def validate_childcare_ages(self, field):
-        if "childcare" in (self.accommodations.data or []) and not field.data:
-            raise ValidationError("託児を希望する場合は、お子さまの年齢を入力してください。")
-
-    def applicant(self) -> Applicant:
-        """The validated, normalised input as the sign-up rule takes it."""
+    def applicant(self, email: str) -> Applicant:
+        """The validated, normalised input as the sign-up rule takes it, for `email` (from the
+        mailed link, or typed by staff)."""
         return Applicant(
             family_name=self.family_name.data,
             given_name=self.given_name.data,
             family_name_kana=self.family_name_kana.data,
             given_name_kana=self.given_name_kana.data,
-            email=self.email.data,
+            email=email,
             phone=self.phone.data,
             residency=self.residency.data,
             age_group=self.age_group.data,
-            accommodations=list(dict.fromkeys(self.accommodations.data or [])),
+            accommodations=self.chosen_accommodations(),
             childcare_ages=self.childcare_ages.data
             if "childcare" in (self.accommodations.data or [])
             else "",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,7 +22,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from hikisupport.core.database import transaction_info, utcnow
 from hikisupport.core.errors import DomainError, NotFound
 from hikisupport.core.extensions import db
-from hikisupport.core.japanese import wareki_datetime
+from hikisupport.core.japanese import JST, wareki_datetime
+from hikisupport.mail.outbox import sent_recently
 from hikisupport.models import (
     ACTIVE_STATUSES,
     Accommodation,
@@ -34,6 +35,7 @@ from hikisupport.models import (
     RegistrationSource,
     RegistrationStatus,
 )
+from hikisupport.models.people import name_key
 from hikisupport.registration import notifications
 from hikisupport.registration.tickets import new_personal_token, new_ticket_code
 from hikisupport.staff import audit
@@ -161,7 +163,7 @@ def public_event(event_id: int) -> Event:
 @dataclass
 class SignUpResult:
     registration: Registration
-    # False: the address already had a live registration; nothing new was created.
+    # False: this name on this address already had a live registration; nothing was created.
     created: bool
 
 
@@ -244,21 +246,43 @@ def register(
     """Sign a person up: confirmed within capacity, else waitlisted, else refused (満席).
     For a lottery (抽選) event, an application waits for the draw instead.
 
-    The same address again creates nothing: the personal link is mailed to that address again
-    (at most once per LINK_RESEND_INTERVAL_SECONDS) and the caller must not reveal the
-    existing registration to whoever is asking. Staff (`by_staff`) may enter people outside
-    the registration period (a phone call after the deadline) and are told of a duplicate.
+    A person is an address and a name (フリガナ): a family member on the same address is a
+    person of their own. The same name and address again for the same event creates nothing:
+    the existing registration is returned (`created=False`) — for a resident, whose address
+    came from the mailed link, the caller shows it; staff are told of the duplicate. Staff
+    (`by_staff`) may enter people outside the registration period and without an address.
     """
     now = now or utcnow()
     event = lock_event(event.id)  # a no-op if the caller locked it already
+    key = name_key(applicant.family_name_kana, applicant.given_name_kana)
+    if applicant.email:
+        person_id = _person_id_for(applicant.email, key, now)
+        existing = db.session.scalar(
+            sa.select(Registration).where(
+                Registration.event_id == event.id,
+                Registration.person_id == person_id,
+                Registration.status != CANCELLED,
+            )
+        )
+        if existing is not None:
+            if by_staff:
+                raise AlreadyRegistered(
+                    "このメールアドレスとお名前の申込がすでにあります"
+                    f"（受付番号 {existing.ticket}）。"
+                )
+            return SignUpResult(existing, created=False)
+    else:  # entered by staff without an address: always a person of their own
+        person = Person(email=None, name_key=key, created_at=now)
+        db.session.add(person)
+        db.session.flush()
+        person_id = person.id
+
     state = admission_state(
         event, count_confirmed(event.id), is_drawn(event.id), now, by_staff=by_staff
     )
     if (refusal := refusal_for(event, state)) is not None:
         raise refusal
     check_eligible(event, applicant.residency)
-    # Decided before anyone's address is looked up, so the answer for a full event is the
-    # same whether or not that address already signed up: nobody can test an address.
     if state == AdmissionState.LOTTERY:
         status, position = APPLIED, None
     elif state == AdmissionState.OPEN:
@@ -266,39 +290,18 @@ def register(
     else:
         status, position = WAITLISTED, _last_waitlist_position(event.id) + 1
 
-    if applicant.email:
-        person = _person_for(applicant.email, now)
-    else:  # entered by staff without an address: always a person of their own
-        person = Person(email=None, created_at=now)
-        db.session.add(person)
-        db.session.flush()
-    registration = db.session.scalar(
-        sa.select(Registration).where(
-            Registration.event_id == event.id, Registration.person_id == person.id
-        )
+    registration = Registration(
+        event=event,
+        person_id=person_id,
+        created_at=now,
+        token=new_personal_token(),
+        ticket=_unique_ticket_code(),
+        status=status,
+        waitlist_position=position,
+        confirmed_at=now if status == CONFIRMED else None,
+        source=source,
+        consented_at=now,
     )
-    if registration is not None and registration.status != CANCELLED:
-        if by_staff:
-            raise AlreadyRegistered(
-                f"このメールアドレスの申込がすでにあります（受付番号 {registration.ticket}）。"
-            )
-        resend_personal_link(registration, now)
-        return SignUpResult(registration, created=False)
-
-    ticket = _unique_ticket_code()
-    if registration is None:
-        registration = Registration(event=event, person=person, created_at=now)
-    # A cancelled registration is taken over as a new one: new link, new ticket, so nothing
-    # of the earlier sign-up can be reached from the new one.
-    registration.token = new_personal_token()
-    registration.ticket = ticket
-    registration.status = status
-    registration.waitlist_position = position
-    registration.confirmed_at = now if status == CONFIRMED else None
-    registration.cancelled_at = None
-    registration.link_resent_at = None
-    registration.source = source
-    registration.consented_at = now
     _apply_applicant(registration, applicant)
     db.session.add(registration)
     db.session.flush()
@@ -307,7 +310,7 @@ def register(
         CONFIRMED: notifications.confirmed,
         WAITLISTED: notifications.waitlisted,
         APPLIED: notifications.applied,
-    }[status](registration)
+    }[status](registration, by_resident=not by_staff)
     audit.record(
         "registration.create",
         registration,
@@ -318,17 +321,17 @@ def register(
     return SignUpResult(registration, created=True)
 
 
-def _person_for(email: str, now: datetime) -> Person:
-    """The person with this address, created if new. Two sign-ups for different events lock
-    different events, so both may try to create the same person at once: the insert does
-    nothing if the other got there first, then both read the one row."""
+def _person_id_for(email: str, key: str, now: datetime) -> int:
+    """The id of the person with this address and name, created if new, in one statement.
+
+    Two sign-ups for different events lock different events, so both may try to create the
+    same person at once: the upsert lets the database decide, and both get the one row."""
     insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
-    db.session.execute(
-        insert(Person)
-        .values(email=email, created_at=now)
-        .on_conflict_do_nothing(index_elements=["email"])
-    )
-    return db.session.scalar(sa.select(Person).where(Person.email == email))
+    statement = insert(Person).values(email=email, name_key=key, created_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=["email", "name_key"], set_={"email": statement.excluded.email}
+    ).returning(Person.id)
+    return db.session.execute(statement).scalar_one()
 
 
 def is_drawn(event_id: int) -> bool:
@@ -343,12 +346,14 @@ def _apply_applicant(registration: Registration, applicant: Applicant) -> None:
     registration.phone = applicant.phone
     registration.residency = applicant.residency
     registration.age_group = applicant.age_group
-    for accommodation in Accommodation:
-        setattr(
-            registration, f"needs_{accommodation.value}", accommodation in applicant.accommodations
-        )
-    registration.childcare_ages = applicant.childcare_ages
+    apply_accommodations(registration, applicant.accommodations, applicant.childcare_ages)
     registration.needs = applicant.needs
+
+
+def apply_accommodations(registration: Registration, codes: list[str], childcare_ages: str):
+    for accommodation in Accommodation:
+        setattr(registration, f"needs_{accommodation.value}", accommodation in codes)
+    registration.childcare_ages = childcare_ages if Accommodation.CHILDCARE in codes else ""
 
 
 def _unique_ticket_code() -> str:
@@ -359,15 +364,83 @@ def _unique_ticket_code() -> str:
             return code
 
 
-def resend_personal_link(registration: Registration, now: datetime | None = None) -> bool:
-    """Mail the personal link again unless it was mailed very recently. True if queued."""
+# ---------------------------------------------------------------------------------------------
+# Step 1: the address first, the form from the mailed link
+
+
+def live_registrations_of(email: str, event_id: int) -> list[Registration]:
+    """The live registrations of everyone on this address for the event, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Registration)
+            .join(Person, Person.id == Registration.person_id)
+            .where(
+                Person.email == email,
+                Registration.event_id == event_id,
+                Registration.status != CANCELLED,
+            )
+            .order_by(Registration.id)
+        )
+    )
+
+
+def request_apply_link(event: Event, email: str, now: datetime | None = None) -> bool:
+    """Step 1: mail the address its link to the form (and its existing registrations).
+
+    Nothing but the outbox row is written, and the caller answers every address alike. At most
+    APPLY_MAILS_PER_HOUR such mails go to one address for one event in an hour (and at most
+    RESIDENT_MAILS_PER_HOUR mails of any kind a resident's actions cause): past that, nothing
+    is queued and nobody is told. True if a mail was queued."""
     now = now or utcnow()
-    interval = timedelta(seconds=current_app.config["LINK_RESEND_INTERVAL_SECONDS"])
-    if registration.link_resent_at is not None and now - registration.link_resent_at < interval:
+    limit = current_app.config["APPLY_MAILS_PER_HOUR"]
+    if sent_recently(email, now, kind=notifications.APPLY, about=event) >= limit:
         return False
-    registration.link_resent_at = now
-    notifications.link_resent(registration)
-    return True
+    return notifications.apply_link(event, email, now) is not None
+
+
+def updatable_until(registration: Registration) -> datetime | None:
+    """Contact details and accommodation requests can be changed until the day before the
+    first session (up to midnight, Japan time, at the start of its day)."""
+    first = registration.event.first_starts_at
+    if first is None:
+        return None
+    day = first.astimezone(JST).date()
+    return datetime(day.year, day.month, day.day, tzinfo=JST).astimezone(UTC)
+
+
+def can_update(registration: Registration, now: datetime | None = None) -> bool:
+    until = updatable_until(registration)
+    return registration.is_active and until is not None and (now or utcnow()) < until
+
+
+def update_details(
+    registration: Registration,
+    phone: str,
+    accommodations: list[str],
+    childcare_ages: str,
+    needs: str,
+    now: datetime | None = None,
+) -> None:
+    """The person changes their phone and accommodation requests (until the day before)."""
+    if not can_update(registration, now):
+        raise SignUpRefused(
+            "申し込み内容の変更は、開催日の前日までです。"
+            "変更が必要な場合は、主催者にお問い合わせください。"
+        )
+    before = (registration.phone, registration.accommodations, registration.needs)
+    registration.phone = phone
+    apply_accommodations(registration, accommodations, childcare_ages)
+    registration.needs = needs
+    db.session.flush()
+    notifications.updated(registration)
+    names = ("phone", "accommodations", "needs")
+    after = (registration.phone, registration.accommodations, registration.needs)
+    audit.record(
+        "registration.update",
+        registration,
+        by="resident",
+        changed=[n for n, old, new in zip(names, before, after, strict=True) if old != new],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +474,7 @@ def cancel(
     registration.cancelled_at = now
     registration.cancel_reason = reason
     db.session.flush()
-    notifications.cancelled(registration)
+    notifications.cancelled(registration, by_resident=not reason)
     audit.record(
         "registration.cancel",
         registration,

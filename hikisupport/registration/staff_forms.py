@@ -35,6 +35,9 @@ class StaffRegistrationForm(RegistrationForm):
     source = JapaneseRadioField("申込経路", choices=choices_from(STAFF_SOURCES), default="phone")
     consent = BooleanField("本人に利用目的を説明し、同意を得ました", validators=[_told_purpose])
 
+    def applicant(self, email: str | None = None):
+        return super().applicant(self.email.data if email is None else email)
+
 
 class StaffCancelForm(BaseForm):
     """Cancelling on someone's behalf: why, chosen (the audit log records it as given)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import secrets
 
 import segno
@@ -45,31 +46,50 @@ def ticket_png(code: str) -> bytes:
     return buffer.getvalue()
 
 
-def calendar_ics(registration: Registration, personal_url: str, host: str) -> bytes:
-    """An iCalendar file with one VEVENT per session, in Asia/Tokyo."""
+def calendar_filename(event) -> str:
+    """The .ics file's name: the event's title (the characters a file name allows)."""
+    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", event.title).strip()[:60].strip()
+    return f"{name or 'event'}.ics"
+
+
+def session_location(event, session) -> str:
+    return f"{session.venue}（{event.venue_address}）" if event.venue_address else session.venue
+
+
+def calendar_ics(registration: Registration, host: str) -> bytes:
+    """An iCalendar file (RFC 5545) with one VEVENT per session, in Asia/Tokyo.
+
+    A plain calendar, not an iTIP invitation (no METHOD): nothing to accept or decline. The
+    personal link is *not* in it — a shared calendar would hand the cancel link to everyone
+    who can see it — only the ticket code and where to ask."""
     event = registration.event
     calendar = Calendar()
     calendar.add("prodid", "-//hikisupport//ひきこもりサポーター//JA")
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", event.title)
     calendar.add_component(_tokyo_vtimezone())  # before the events that refer to it
     stamp = utcnow()
+    ask = "、".join(
+        part
+        for part in (
+            event.organization.name if event.organization else "",
+            event.contact_phone and f"電話 {event.contact_phone}",
+            event.contact_email and f"メール {event.contact_email}",
+        )
+        if part
+    )
     for session in event.sessions:
         entry = CalendarEvent()
         entry.add("uid", f"hikisupport-{registration.id}-{session.id}@{host}")
         entry.add("dtstamp", stamp)
         entry.add("dtstart", session.starts_at.astimezone(JST))
         entry.add("dtend", session.ends_at.astimezone(JST))
-        title = (
-            event.title if len(event.sessions) == 1 else f"{event.title}（第{session.number}回）"
-        )
-        entry.add("summary", title)
-        entry.add("location", session.venue)
-        entry.add(
-            "description",
-            f"受付番号: {registration.ticket}\n申込内容の確認・キャンセル: {personal_url}",
-        )
+        entry.add("summary", f"{event.title}（第{session.number}回）")
+        entry.add("location", session_location(event, session))
+        description = f"受付番号: {registration.ticket}"
+        if ask:
+            description += f"\nお問い合わせ: {ask}"
+        entry.add("description", description)
         calendar.add_component(entry)
     return calendar.to_ical()
 

@@ -62,6 +62,7 @@ ACTIONS = {
     "registration.create": "申込を登録",
     "registration.cancel": "申込を取消",
     "registration.promote": "キャンセル待ちから繰り上げ",
+    "registration.update": "申込内容（電話番号・配慮）を変更",
     "lottery.draw": "抽選を実施",
     "event.create": "催しを作成",
     "event.update": "催しを変更",

@@ -3,9 +3,10 @@ the certificate itself from the resident's personal page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, render_template
 
-from hikisupport.core.extensions import db, limiter
+from hikisupport.core.extensions import db
+from hikisupport.core.limits import per_client
 from hikisupport.models import Registration
 from hikisupport.supporters import services
 from hikisupport.supporters.certificates import certificate_pdf
@@ -21,7 +22,7 @@ def mask_name(family_name: str) -> str:
 
 
 @bp.get("/v/<code>")
-@limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
+@per_client("VERIFY_RATE_LIMIT", methods=("GET",))
 def verify(code: str):
     """修了証の確認: number, course, date, 有効/取消 and a masked name; nothing else.
     An unknown code runs the same query and renders the same template (the same time)."""

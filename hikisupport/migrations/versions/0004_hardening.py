@@ -1,7 +1,7 @@
 """hardening: text that fits what forms allow, people to call, login throttles, TRUNCATE refused
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-02
 
 - `outbox_messages.subject` and `registrations.cancel_reason` become TEXT: a subject is a prefix
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

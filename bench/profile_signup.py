@@ -1,0 +1,138 @@
+"""Where a sign-up's server time goes: every request of the verified sign-up, in-process.
+
+Runs step 1 (GET the page, POST the address), step 2 (GET the form by its link, POST it) and
+the personal page N times through the Flask test client on a fresh SQLite file (or
+--database-url), and prints the CPU time per request of each kind (time.process_time, so a
+busy machine inflates it less than wall time) and cProfile's top functions for step 2's POST.
+
+    python bench/profile_signup.py [-n 300] [--database-url URL] [--top 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import re
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HIKISUPPORT_DOTENV", "0")
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+FORM = {
+    "family_name": "杉並",
+    "given_name": "花子",
+    "family_name_kana": "すぎなみ",
+    "given_name_kana": "はなこ",
+    "phone": "０３ー３３１２ー２１１１",
+    "residency": "live",
+    "age_group": "50s",
+    "consent": "y",
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=300)
+    parser.add_argument("--database-url")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--no-profile", action="store_true", help="CPU times only (no cProfile)")
+    args = parser.parse_args()
+
+    from flask_migrate import upgrade
+
+    from hikisupport import create_app
+    from hikisupport.core.database import utcnow
+    from hikisupport.core.extensions import db
+    from hikisupport.models import Event, OutboxMessage, Session
+    from hikisupport.staff.services import get_or_create_organization
+
+    tmp = tempfile.mkdtemp()
+    url = args.database_url or f"sqlite:///{tmp}/profile.sqlite3"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "profile-" + "x" * 40,
+            "RATELIMIT_ENABLED": False,
+            "APPLY_MAILS_PER_HOUR": 10**6,
+        }
+    )
+    with app.app_context():
+        upgrade(directory=str(ROOT / "hikisupport/migrations"))
+        now = utcnow()
+        start = now + timedelta(days=30)
+        event = Event(
+            organization=get_or_create_organization("杉並区", kind="ward"),
+            kind="course",
+            title="プロファイル用の講座",
+            capacity=args.n // 5,
+            waitlist=True,
+            registration_opens_at=now - timedelta(days=1),
+            registration_closes_at=start,
+            sessions=[
+                Session(
+                    number=1, starts_at=start, ends_at=start + timedelta(hours=2), venue="区役所"
+                )
+            ],
+        )
+        db.session.add(event)
+        db.session.commit()
+        event_id = event.id
+
+    cpu: dict[str, float] = {}
+    profile = cProfile.Profile()
+
+    def timed(kind, call, *args, profiled=False, **kwargs):
+        t0 = time.process_time()
+        if profiled:
+            profile.enable()
+        response = call(*args, **kwargs)
+        if profiled:
+            profile.disable()
+        cpu[kind] = cpu.get(kind, 0.0) + time.process_time() - t0
+        return response
+
+    link_re = re.compile(r"https?://[^/\s]+(/events/\d+/apply/[A-Za-z0-9_.-]+)")
+    for i in range(args.n):
+        client = app.test_client()
+        address = f"p{i}@example.jp"
+        page = timed("step 1 GET", client.get, f"/events/{event_id}/register")
+        token = CSRF.search(page.get_data(as_text=True)).group(1)
+        data = {"email": address, "csrf_token": token}
+        timed("step 1 POST", client.post, f"/events/{event_id}/register", data=data)
+        with app.app_context():
+            from hikisupport.mail.outbox import body_of
+
+            body = body_of(
+                db.session.scalar(
+                    db.select(OutboxMessage)
+                    .filter_by(recipient=address)
+                    .order_by(OutboxMessage.id.desc())
+                )
+            )[0]
+        path = link_re.search(body).group(1)
+        page = timed("step 2 GET", client.get, path)
+        token = CSRF.search(page.get_data(as_text=True)).group(1)
+        data = {**FORM, "given_name": f"花子{i}", "csrf_token": token}
+        answer = timed("step 2 POST", client.post, path, data=data, profiled=not args.no_profile)
+        assert answer.status_code == 303, answer.status_code
+        timed("personal page", client.get, answer.headers["Location"])
+
+    print(f"{args.n} sign-ups on {url.split(':', 1)[0]}; server CPU per request:")
+    for kind, seconds in cpu.items():
+        print(f"  {kind:14s} {seconds * 1000 / args.n:6.2f} ms")
+    print(f"  {'sign-up total':14s} {sum(cpu.values()) * 1000 / args.n:6.2f} ms")
+    if not args.no_profile:
+        print(f"\nstep 2 POST (times inflated by cProfile), top {args.top} by cumulative time:")
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()

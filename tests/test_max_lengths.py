@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,7 +41,14 @@ from hikisupport.core.forms import (
     JapanDateTimeField,
 )
 from hikisupport.core.japanese import JST
-from hikisupport.models import AuditLog, Event, OutboxMessage, Registration, StaffUser
+from hikisupport.models import (
+    AuditLog,
+    Event,
+    Municipality,
+    OutboxMessage,
+    Registration,
+    StaffUser,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -70,6 +78,8 @@ def text_at(name: str, length: int) -> str:
     """Text of exactly `length` characters that the field `name` accepts."""
     if "email" in name:
         return longest_email(length)
+    if name.endswith("url"):
+        return "https://example.jp/" + "a" * (length - len("https://example.jp/"))
     if "phone" in name:
         # Typed as long as the field allows; normalised to 11 digits (spaces and dashes go).
         return ("090-1234-5678" + " " * length)[:length]
@@ -100,7 +110,8 @@ def fill(form_class, prefix: str = "", overrides: dict | None = None) -> MultiDi
             rows = field.max_entries or 1
             for i in range(rows):
                 sub = entry.args[0] if entry.args else entry.kwargs["form_class"]
-                row = fill(sub, f"{key}-{i}-", overrides.get("rows", lambda i: {})(i))
+                rows_of = overrides.get(f"{name}_rows") or overrides.get("rows", lambda i: {})
+                row = fill(sub, f"{key}-{i}-", rows_of(i))
                 for row_key, value in row.items(multi=True):
                     data.add(row_key, value)
             continue
@@ -160,7 +171,7 @@ def _submit_registration(form, world):
     from hikisupport.registration import services
 
     event = here(world.long_event)
-    registration = services.register(event, form.applicant()).registration
+    registration = services.register(event, form.applicant(longest_email())).registration
     db.session.flush()
     services.cancel(registration)  # the resident's own cancellation, mailed too
     world.check = lambda: _stored_registration(form, registration.id)
@@ -342,6 +353,239 @@ def _cancel_form():
     return StaffCancelForm
 
 
+def _form(module: str, name: str):
+    def get():
+        return getattr(importlib.import_module(f"hikisupport.{module}"), name)
+
+    return get
+
+
+def _submit_email(form, world):
+    from hikisupport.registration import services
+
+    assert services.request_apply_link(here(world.long_event), form.email.data)
+    world.check = lambda: (
+        db.session.scalar(
+            sa.select(sa.func.length(OutboxMessage.recipient)).filter_by(kind="apply_link")
+        )
+        == len(form.email.data)
+        == 254
+    )
+
+
+def _submit_details(form, world):
+    from hikisupport.registration import services
+
+    registration = here(world.long_registration)
+    services.update_details(
+        registration,
+        phone=form.phone.data,
+        accommodations=form.chosen_accommodations(),
+        childcare_ages=form.childcare_ages.data,
+        needs=form.needs.data,
+    )
+
+    def check():
+        stored = db.session.get(Registration, registration.id)
+        assert len(stored.childcare_ages) == form.childcare_ages.max_length
+        assert len(stored.needs) == form.needs.max_length
+        assert stored.phone == "09012345678"
+
+    world.check = check
+
+
+def _device_overrides(world):
+    return {"event_ids": str(world.long_event.id)}
+
+
+def _device_choices(form, world):
+    from hikisupport.core.forms import choices_from
+
+    form.event_ids.choices = choices_from({world.long_event.id: "講座"})
+
+
+def _submit_device(form, world):
+    from hikisupport.checkin import services
+
+    device = services.create_device(
+        form.name.data, [here(world.long_event)], created_by=here(world.organizer)
+    )
+    world.check = lambda: len(db.session.get(type(device), device.id).name) == 60
+
+
+def _submit_pair(form, world):
+    from hikisupport.checkin import services
+    from hikisupport.core.errors import DomainError
+
+    with pytest.raises(DomainError) as refused:  # no such code: refused, nothing stored
+        services.pair(form.code.data)
+    assert refused.value.status < 500
+    world.check = lambda: None
+
+
+def _cohort_choices(form, world):
+    form.other_event_id.choices = [(world.other_cohort.id, "別の期")]
+
+
+def _submit_cohort(form, world):
+    from hikisupport.supporters import services
+
+    event = here(world.long_event)
+    services.link_cohorts(event, db.session.get(Event, form.other_event_id.data))
+    world.check = lambda: (
+        services.cohort_event_ids(event.id) == sorted([event.id, world.other_cohort.id])
+    )
+
+
+def _submit_reasons(form, world):
+    """The one reason form: certify by hand, revoke, erase a person's data."""
+    from hikisupport.models import Certification, PersonErasure
+    from hikisupport.supporters import persons, services
+
+    registration = here(world.registrations[0])
+    certification = services.certify_by_hand(registration, form.reason.data)
+    services.revoke(certification, form.reason.data)
+    erased = here(world.registrations[2]).person
+    persons.erase(erased, "request", form.reason.data)
+
+    def check():
+        stored = db.session.get(Certification, certification.id)
+        assert len(stored.reason) == len(stored.revoke_reason) == form.reason.max_length
+        erasure = db.session.scalar(sa.select(PersonErasure).filter_by(person_id=erased.id))
+        assert len(erasure.reason) == form.reason.max_length
+
+    world.check = check
+
+
+def _submit_correction(form, world):
+    from hikisupport.models import Certification
+    from hikisupport.supporters import services
+
+    registration = here(world.registrations[0])
+    certification = services.certify_by_hand(registration, "紙の出席簿で確認しました。")
+    corrected = services.correct(
+        certification, form.family_name.data, form.given_name.data, form.reason.data
+    )
+
+    def check():
+        stored = db.session.get(Certification, corrected.id)
+        assert len(stored.family_name) == len(stored.given_name) == 60
+        assert len(stored.reason) == form.reason.max_length
+
+    world.check = check
+
+
+def _submit_merge(form, world):
+    from hikisupport.models import PersonMerge
+    from hikisupport.supporters import persons
+
+    duplicate = here(world.registrations[1]).person
+    into = db.session.get(type(duplicate), form.into_id.data)
+    persons.merge(duplicate, into, form.reason.data)
+    world.check = lambda: (
+        len(db.session.scalar(sa.select(PersonMerge.reason).order_by(PersonMerge.id.desc())))
+        == form.reason.max_length
+    )
+
+
+def _submit_indicator(form, world):
+    from hikisupport.models import Municipality
+    from hikisupport.reports import settings
+
+    municipality = db.session.scalar(sa.select(Municipality).limit(1))
+    settings.update(
+        municipality,
+        settings.IndicatorSettings(
+            name=form.name.data,
+            unit=form.unit.data,
+            definition=form.definition.data,
+            residencies=form.residencies.data or [],
+            targets=settings.parse_targets(form.targets.data),
+            threshold=form.threshold.data,
+            retention_years=form.retention_years.data,
+        ),
+    )
+
+    def check():
+        stored = settings.current(db.session.get(Municipality, municipality.id))
+        assert (len(stored.name), len(stored.unit), len(stored.definition)) == (100, 10, 1000)
+        assert len(stored.targets) == 101
+
+    world.check = check
+
+
+def _indicator_overrides(world):
+    # 101 lines of 「年度 目標値」 (2000…2100), padded with spaces to the field's 1000 characters.
+    lines = "\n".join(f"{year} 1" for year in range(2000, 2101))
+    return {
+        "targets": lines + " " * (1000 - len(lines)),
+        "threshold": "10",
+        "retention_years": "5",
+    }
+
+
+def _service_overrides(world):
+    return {
+        "latitude": "35.69950000000000000",
+        "longitude": "139.6366000000000000",
+        "last_checked_on": "2026-11-01",
+        "schedules_rows": lambda i: {"freq": "WEEKLY", "opens_at": "10:00", "closes_at": "17:00"},
+        "closures_rows": lambda i: {"starts_on": f"2027-{i // 28 + 1:02d}-{i % 28 + 1:02d}"},
+    }
+
+
+def _submit_service(form, world):
+    from hikisupport.directory import services
+
+    service = services.create_service(form.to_input())
+    db.session.flush()
+    services.update_service(service, form.to_input())  # the same longest values again
+    world.service_id = service.id
+    world.check = lambda: _stored_service(form, service.id)
+
+
+def _stored_service(form, service_id):
+    from hikisupport.models import Service
+
+    stored = db.session.get(Service, service_id)
+    for name in ("name", "name_kana", "operator", "description", "address", "access", "email"):
+        assert len(getattr(stored, name)) == getattr(form, name).max_length, name
+    assert len(stored.url) == form.url.max_length
+    assert len(stored.schedules) == form.schedules.max_entries
+    assert len(stored.closures) == form.closures.max_entries
+    assert all(len(c.reason) == 200 for c in stored.closures)
+
+
+def _submit_import(form, world):
+    """The longest entry the service form takes, exported and imported again as a new row."""
+    import csv
+    import io
+
+    from hikisupport.directory import services, transfer
+    from hikisupport.directory.forms import ServiceForm
+    from hikisupport.models import Service
+
+    data = fill(ServiceForm, overrides=_service_overrides(world))
+    service_form = ServiceForm(formdata=data, meta={"csrf": False})
+    assert service_form.validate(), service_form.errors
+    original = services.create_service(service_form.to_input())
+    db.session.flush()
+    rows = list(csv.reader(io.StringIO(transfer.export_csv([original]).decode("utf-8-sig"))))
+    rows[1][rows[0].index("ID")] = ""  # a new entry
+    text = io.StringIO()
+    csv.writer(text).writerows(rows)
+    plan = transfer.import_csv(("\ufeff" + text.getvalue()).encode("utf-8"), dry_run=False)
+    assert len(plan.created) == 1
+
+    def check():
+        copy = db.session.scalar(sa.select(Service).where(Service.id != original.id))
+        assert (
+            transfer.row_of(copy)[1:] == transfer.row_of(db.session.get(Service, original.id))[1:]
+        )
+
+    world.check = check
+
+
 FORMS: dict[str, Spec] = {
     "RegistrationForm": Spec(_registration_form, _submit_registration),
     "StaffRegistrationForm": Spec(
@@ -370,6 +614,32 @@ FORMS: dict[str, Spec] = {
         _submit_password,
         lambda w: {"current_password": PASSWORD},
     ),
+    "EmailForm": Spec(_form("registration.forms", "EmailForm"), _submit_email),
+    "DetailsForm": Spec(_form("registration.forms", "DetailsForm"), _submit_details),
+    "DeviceForm": Spec(
+        _form("checkin.forms", "DeviceForm"), _submit_device, _device_overrides, _device_choices
+    ),
+    "PairForm": Spec(_form("checkin.forms", "PairForm"), _submit_pair),
+    "CohortForm": Spec(
+        _form("supporters.forms", "CohortForm"),
+        _submit_cohort,
+        lambda w: {"other_event_id": str(w.other_cohort.id)},
+        _cohort_choices,
+    ),
+    "ReasonForm": Spec(_form("supporters.forms", "ReasonForm"), _submit_reasons),
+    "CorrectionForm": Spec(_form("supporters.forms", "CorrectionForm"), _submit_correction),
+    "MergeForm": Spec(
+        _form("supporters.forms", "MergeForm"),
+        _submit_merge,
+        lambda w: {"into_id": str(w.registrations[0].person_id)},
+    ),
+    "IndicatorForm": Spec(
+        _form("reports.staff_views", "IndicatorForm"), _submit_indicator, _indicator_overrides
+    ),
+    "ServiceForm": Spec(
+        _form("directory.forms", "ServiceForm"), _submit_service, _service_overrides
+    ),
+    "ImportForm": Spec(_form("directory.forms", "ImportForm"), _submit_import),
     "TokenForm": Spec(
         _staff_form("TokenForm"),
         _submit_token,
@@ -395,6 +665,20 @@ def test_every_form_is_covered():
     assert sorted(all_form_classes() - set(FORMS)) == []
 
 
+def test_form_names_are_unique():
+    """`FORMS` is keyed by class name: two forms of one name would hide one of them."""
+    for module in pkgutil.walk_packages(hikisupport.__path__, "hikisupport."):
+        if ".migrations" not in module.name:
+            importlib.import_module(module.name)
+    seen: dict[str, str] = {}
+    queue = list(BaseForm.__subclasses__())
+    while queue:
+        cls = queue.pop()
+        queue.extend(cls.__subclasses__())
+        where = f"{cls.__module__}.{cls.__qualname__}"
+        assert seen.setdefault(cls.__name__, where) == where, (cls.__name__, seen[cls.__name__])
+
+
 @pytest.fixture
 def long_world(staff_world, make_event, sign_up):
     """Events whose titles are 200 characters long (a lottery one drawn-ready), and a member of
@@ -417,6 +701,17 @@ def long_world(staff_world, make_event, sign_up):
         ),
     )
     staff_world.long_lottery.registration_closes_at = utcnow() - timedelta(minutes=1)
+    staff_world.other_cohort = make_event(
+        title="期" * 200, capacity=50, organization=staff_world.ward
+    )
+    staff_world.long_registration = services.register(
+        staff_world.long_event,
+        Applicant(
+            "杉並", "一郎", "スギナミ", "イチロウ", "long@example.jp", "0333122111", "live", "40s"
+        ),
+    ).registration
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Municipality)) == 0:
+        db.session.add(Municipality(name="杉並区", code="131156"))
     staff_world.with_password = staff_world.organizer
     staff_world.organizer.password_hash = generate_password_hash(PASSWORD)
     db.session.commit()
@@ -444,56 +739,87 @@ def _resolve(document: dict, schema: dict) -> dict:
     return schema
 
 
-# What the API's parser accepts where its document does not (yet) say (item 14 declares them).
-API_MAX_LENGTHS = {
-    "description": 4000,
-    "audience": 300,
-    "fee": 100,
-    "reminder_text": 1000,
-    "venue": 200,
-    "access": 300,
-}
+def _text_schema(document: dict, prop: dict) -> dict | None:
+    """The string branch of a property (`T | None` is an anyOf with null), if it is free text:
+    no format (dates), no enum (vocabularies)."""
+    prop = _resolve(document, prop)
+    for branch in prop.get("anyOf", [prop]):
+        branch = _resolve(document, branch)
+        if branch.get("type") == "string" and "format" not in branch and "enum" not in branch:
+            return branch
+    return None
+
+
+def _body_schemas(document: dict):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                content = operation["requestBody"]["content"]["application/json"]
+                yield f"{method.upper()} {path}", _resolve(document, content["schema"])
+
+
+def _text_properties(document: dict, schema: dict, where: str = ""):
+    """Every free-text property of a body, nested objects and arrays of objects included."""
+    for key, prop in schema.get("properties", {}).items():
+        text = _text_schema(document, prop)
+        if text is not None:
+            yield f"{where}{key}", text
+            continue
+        for branch in _resolve(document, prop).get("anyOf", [_resolve(document, prop)]):
+            branch = _resolve(document, branch)
+            if branch.get("type") == "array" and "items" in branch:
+                branch = _resolve(document, branch["items"])
+            if "properties" in branch:
+                yield from _text_properties(document, branch, f"{where}{key}.")
+
+
+def test_every_api_text_property_declares_its_maximum_length(client):
+    """Clients read the limits from the document; the parser enforces the same ones."""
+    document = client.get("/api/v1/openapi.json").json
+    bodies = dict(_body_schemas(document))
+    assert "POST /events" in bodies and "POST /walk-ins" in bodies
+    undeclared = [
+        f"{operation} {name}"
+        for operation, schema in bodies.items()
+        for name, text in _text_properties(document, schema)
+        if not text.get("maxLength")
+    ]
+    assert undeclared == []
 
 
 def _api_text(name: str, schema: dict) -> str:
-    return text_at(name, schema.get("maxLength") or API_MAX_LENGTHS.get(name, 20))
+    if "phone" in name:  # the API takes digits only
+        return ("09012345678" + "0" * schema["maxLength"])[: schema["maxLength"]]
+    return text_at(name, schema["maxLength"])
 
 
 def test_an_api_body_at_its_maximum_lengths_is_stored(app, long_world, client):
     from hikisupport.staff.services import issue_token
 
     document = client.get("/api/v1/openapi.json").json  # the document clients read
-    body_schema = _resolve(
-        document,
-        document["paths"]["/events"]["post"]["requestBody"]["content"]["application/json"][
-            "schema"
-        ],
-    )
+    body_schema = dict(_body_schemas(document))["POST /events"]
     properties = body_schema["properties"]
     session_schema = _resolve(document, properties["sessions"]["items"])
     start = (utcnow() + timedelta(days=30)).replace(minute=0, second=0, microsecond=0)
     sessions = []
-    for i in range(properties["sessions"].get("maxItems", 20)):
+    for i in range(properties["sessions"]["maxItems"]):
         begins = start + timedelta(days=7 * i)
         row = {
             "starts_at": begins.astimezone(JST).isoformat(),
             "ends_at": (begins + timedelta(hours=2)).astimezone(JST).isoformat(),
         }
         for key, prop in session_schema["properties"].items():
-            if prop.get("type") == "string" and "format" not in prop and key not in row:
-                row[key] = _api_text(key, prop)
+            text = _text_schema(document, prop)
+            if text is not None and key not in row:
+                row[key] = _api_text(key, text)
         sessions.append(row)
     body = {"kind": "course", "capacity": 100, "sessions": sessions}
-    for key in [*properties, *API_MAX_LENGTHS]:
-        prop = properties.get(key, {"type": "string"})
-        if (
-            key in body
-            or key in ("sessions", "organization_id")
-            or key in session_schema.get("properties", {})
-        ):
-            continue
-        if prop.get("type") == "string" and "format" not in prop and "enum" not in prop:
-            body[key] = _api_text(key, prop)
+    texts = {}
+    for key, prop in properties.items():
+        text = _text_schema(document, prop)
+        if text is not None:
+            body[key] = texts[key] = _api_text(key, text)
+    assert {"title", "description", "audience", "fee", "reminder_text"} <= set(texts)
     token = issue_token(long_world.organizer)
     db.session.commit()
     response = client.post(
@@ -501,7 +827,32 @@ def test_an_api_body_at_its_maximum_lengths_is_stored(app, long_world, client):
     )
     assert response.status_code == 201, response.json
     event = db.session.get(Event, response.json["id"])
-    assert len(event.title) == properties["title"]["maxLength"]
-    assert len(event.description) == API_MAX_LENGTHS["description"]
+    for key, value in texts.items():
+        assert getattr(event, key) == value, key
     assert len(event.sessions) == len(sessions)
-    assert all(len(s.venue) == 200 for s in event.sessions)
+    assert [(s.venue, s.access) for s in event.sessions] == [
+        (row["venue"], row["access"]) for row in sessions
+    ]
+
+
+def test_a_walk_in_at_its_maximum_lengths_is_stored(door, client):
+    document = client.get("/api/v1/openapi.json").json
+    schema = dict(_body_schemas(document))["POST /walk-ins"]
+    body = {
+        "id": str(uuid.uuid4()),
+        "session_id": door.session.id,
+        "scanned_at": utcnow().astimezone(JST).isoformat(),
+        "residency": "live",
+        "age_group": "60s",
+        "consent": True,
+    }
+    texts = {}
+    for key, text in _text_properties(document, schema):
+        if key not in body:
+            body[key] = texts[key] = _api_text(key, text)
+    assert {"family_name", "given_name", "family_name_kana", "given_name_kana"} <= set(texts)
+    response = client.post("/api/v1/walk-ins", json=body, headers=door.headers)
+    assert response.status_code == 201, response.json
+    registration = db.session.scalar(sa.select(Registration).filter_by(source="walk_in"))
+    for key in texts:
+        assert getattr(registration, key) == texts[key], key

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wtforms import FileField, IntegerField, SelectField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms import IntegerField, SelectField
+from wtforms.validators import InputRequired, NumberRange
 
 from hikisupport.core.forms import BaseForm, CleanStringField, CleanTextAreaField
 
@@ -40,11 +40,4 @@ class MergeForm(BaseForm):
     )
     reason = CleanTextAreaField(
         "統合の理由", max_length=500, validators=[InputRequired("統合の理由を入力してください。")]
-    )
-
-
-class ImportForm(BaseForm):
-    file = FileField("名簿ファイル（CSVまたはExcel）")
-    organization_id = SelectField(
-        "主催団体", coerce=int, validate_choice=False, validators=[Optional()]
     )

@@ -89,6 +89,8 @@ class Config:
 
     # Looking up certificates at /v/<code>, per client (see RATELIMIT_* above).
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT") or "30 per minute"
+    # Pairing a tablet with its one-time code, per client: a code cannot be guessed by trying.
+    PAIR_RATE_LIMIT = os.environ.get("PAIR_RATE_LIMIT") or "10 per minute"
 
     # The TrueType font embedded in certificates (IPAex明朝; Debian: fonts-ipaexfont).
     CERTIFICATE_FONT = os.environ.get("CERTIFICATE_FONT") or (

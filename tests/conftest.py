@@ -249,9 +249,10 @@ def app_config(database_url: str, smtp_port: int, **overrides) -> dict:
 
 
 @pytest.fixture
-def app_overrides() -> dict:
-    """Override in a test module to change the app's configuration."""
-    return {}
+def app_overrides(request) -> dict:
+    """The app's configuration changed for a test: parametrize it indirectly
+    (`@pytest.mark.parametrize("app_overrides", [{...}], indirect=True)`) or override it."""
+    return getattr(request, "param", {})
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import re
 from urllib.parse import unquote
 
 import cairosvg
+import pytest
 import sqlalchemy as sa
 import zxingcpp
 from fixtures.checkin import bearer
@@ -203,3 +204,18 @@ def test_pages_only_reached_by_a_post_are_valid_html(
         files.append(tmp_path / f"{name}.html")
         files[-1].write_bytes(response.data)
     assert [f"{m.get('url')}: {m['message']}" for m in vnu_errors(files)] == []
+
+
+@pytest.mark.parametrize(
+    "app_overrides", [{"RATELIMIT_ENABLED": True, "PAIR_RATE_LIMIT": "3 per minute"}], indirect=True
+)
+def test_pairing_codes_cannot_be_guessed_by_trying(app, app_overrides):
+    """Wrong codes from one client: refused, then 429 before a fourth try reaches the codes."""
+    tablet = app.test_client()
+    token = csrf_of(tablet)
+    codes = [
+        tablet.post("/checkin/pair", data={"code": f"AAAA-AAA{i}", "csrf_token": token}).status_code
+        for i in range(4)
+    ]
+    assert codes == [422, 422, 422, 429]
+    assert tablet.get("/checkin/pair").status_code == 200  # the form itself stays readable

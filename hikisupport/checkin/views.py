@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, render_template, request
 from hikisupport.checkin import services
 from hikisupport.checkin.forms import PairForm
 from hikisupport.core.errors import answer_refusals_with
+from hikisupport.core.limits import per_client
 from hikisupport.core.transaction import no_transaction
 from hikisupport.models import AgeGroup, Residency
 from hikisupport.staff.access import public
@@ -54,6 +55,7 @@ def page():
 
 @bp.route("/pair", methods=["GET", "POST"])
 @public
+@per_client("PAIR_RATE_LIMIT", methods=("POST",))
 def pair():
     """Pair this tablet with a device: the one-time code from the staff page (or its QR)."""
     form = PairForm()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -77,6 +78,35 @@ def at(dialect: str, base: str, days: str, hours: int = 0) -> str:
     return f"datetime('{base}', '-9 hours', '+' || ({days}) || ' days', '+{hours} hours')"
 
 
+def with_required_columns(d: str, statement: str) -> str:
+    """``statement`` with every NOT NULL column it leaves out (and the schema gives no server
+    default) set to a neutral value: the schema grows, the benchmark keeps filling it."""
+    from hikisupport.core.extensions import db
+
+    now = "now()" if d == "postgresql" else "datetime('now')"
+    match = re.search(r"INSERT INTO (\w+) \(([^)]*)\) SELECT ", statement)
+    table, listed = match.group(1), {c.strip() for c in match.group(2).split(",")}
+    extra_names, extra_values = [], []
+    for column in db.metadata.tables[table].columns:
+        if column.name in listed or column.nullable or column.server_default is not None:
+            continue
+        try:
+            kind = column.type.python_type
+        except NotImplementedError:
+            kind = str
+        value = {bool: "false", int: "0", float: "0"}.get(kind)
+        if value is None:
+            value = now if "date" in kind.__name__ else ("'[]'" if kind in (list, dict) else "''")
+        extra_names.append(column.name)
+        extra_values.append(value)
+    if not extra_names:
+        return statement
+    head, _, tail = statement.partition(") SELECT ")
+    select, _, source = tail.rpartition(" FROM ")
+    names, values = ", ".join(extra_names), ", ".join(extra_values)
+    return f"{head}, {names}) SELECT {select}, {values} FROM {source}"
+
+
 def fill(conn, rows: int) -> dict:
     d = conn.dialect.name
     persons, registrations, events = rows // 10, rows // 3, max(rows // 1000, 3)
@@ -89,8 +119,8 @@ def fill(conn, rows: int) -> dict:
 
     pre, src = series(d, persons)
     statements.append(
-        f"{pre}INSERT INTO persons (id, email, created_at) "
-        f"SELECT g, 'p' || g || '@bench.invalid', {now} {src}"
+        f"{pre}INSERT INTO persons (id, email, name_key, created_at) "
+        f"SELECT g, 'p' || g || '@bench.invalid', 'ベンチ' || g, {now} {src}"
     )
     pre, src = series(d, events)
     start = at(d, "2025-04-01", "(g * 37) % 2190", 1)
@@ -158,6 +188,7 @@ def fill(conn, rows: int) -> dict:
     )
     started = time.perf_counter()
     for statement in statements:
+        statement = with_required_columns(d, statement)
         # psycopg reads % as a placeholder in driver SQL: double it there.
         conn.exec_driver_sql(statement.replace("%", "%%") if d == "postgresql" else statement)
     conn.exec_driver_sql("ANALYZE")

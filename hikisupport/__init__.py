@@ -146,6 +146,7 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.registration.staff_views import bp as staff_registrations_bp
     from hikisupport.registration.views import bp as registration_bp
     from hikisupport.reports.api import bp as reports_api_bp
+    from hikisupport.reports.cli import report_cli
     from hikisupport.reports.staff_views import bp as staff_reports_bp
     from hikisupport.reports.views import bp as reports_bp
     from hikisupport.rosters.views import bp as rosters_bp
@@ -205,5 +206,5 @@ def _register_areas(app: Flask) -> None:
         app.register_blueprint(dev_mailbox_bp)
 
     mail_cli.add_command(mail_remind)
-    for command in (demo_cli, device_cli, mail_cli, staff_cli, retention_cli):
+    for command in (demo_cli, device_cli, mail_cli, staff_cli, retention_cli, report_cli):
         app.cli.add_command(command)

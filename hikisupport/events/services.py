@@ -28,6 +28,7 @@ from hikisupport.models import (
     StaffRole,
 )
 from hikisupport.registration.services import count_confirmed, lock_event, promote_next
+from hikisupport.reports import participation
 from hikisupport.staff import audit
 
 MAX_CAPACITY = 10_000
@@ -279,6 +280,7 @@ def update_event(event: Event, data: EventInput, now: datetime | None = None) ->
         raise invalid(errors)
 
     before = {"capacity": event.capacity, "status": event.status, "title": event.title}
+    kind_before = event.kind
     _apply(event, data)
     event.registration_opens_at = data.registration_opens_at or event.registration_opens_at
     _, closes = _period(data, now)
@@ -299,6 +301,8 @@ def update_event(event: Event, data: EventInput, now: datetime | None = None) ->
         sessions.append(session)
     _renumber(event, sessions)
     db.session.flush()
+    if EventKind.LECTURE in (kind_before, event.kind):  # sessions may have moved fiscal year
+        participation.refresh_event(event.id)
     if event.capacity > before["capacity"] or before["status"] != event.status:
         promote_next(event, now)
     audit.record(

@@ -157,6 +157,21 @@ sa.Index(
 )
 
 
+class LectureParticipation(db.Model):
+    """Who took part in 講演会 in a fiscal year, and how often: kept up to date by every change
+    to lecture attendance (``reports.participation.refresh``), so the policy page's 講演会参加者数
+    (実人数 and 延べ) reads one small row per person and year instead of every attendance.
+    `person_id` is the registration's own; merges are followed when counting."""
+
+    __tablename__ = "lecture_participations"
+
+    fiscal_year: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("persons.id"), primary_key=True)
+    attendances: Mapped[int]
+
+    __table_args__ = (sa.CheckConstraint("attendances > 0", name="attendances_positive"),)
+
+
 class CertificationAttendance(db.Model):
     """The attendance rows a certification rests on (one per required session)."""
 

@@ -26,12 +26,14 @@ from hikisupport.models import (
     Event,
     EventKind,
     IndicatorTarget,
+    LectureParticipation,
     Municipality,
     PersonMerge,
     Registration,
     Residency,
     Session,
 )
+from hikisupport.reports.participation import fiscal_year_sql
 from hikisupport.reports.suppression import Table, suppress
 
 BREAKDOWNS = {
@@ -183,14 +185,6 @@ _COLUMNS = {"event": "event_id", "residency": "residency", "age_group": "age_gro
 # Lecture attendance (講演会参加者数): a reference figure beside the indicator
 
 
-def _fiscal_year_sql(column):
-    """The fiscal year of a stored UTC timestamp, in Japan time, computed by the database."""
-    if db.engine.dialect.name == "postgresql":
-        local = sa.func.timezone("Asia/Tokyo", column)
-        return sa.cast(sa.extract("year", local - sa.text("interval '3 months'")), sa.Integer)
-    return sa.cast(sa.func.strftime("%Y", column, "+9 hours", "-3 months"), sa.Integer)
-
-
 @dataclass
 class LectureAttendance:
     fiscal_year: int
@@ -203,12 +197,35 @@ class LectureAttendance:
 
 
 def lecture_attendance(as_of: date | None = None) -> list[LectureAttendance]:
-    """Per fiscal year: distinct persons (実人数) and attendances (延べ) at lectures; one query.
-    The fiscal year is worked out per lecture session (a few), not per attendance row, and the
-    attendance side is read from the partial index ``ix_attendances_counted``."""
+    """Per fiscal year: distinct persons (実人数) and attendances (延べ) at lectures.
+
+    Up to today: read from ``lecture_participations`` (a row per person and year, kept by
+    `reports.participation`), merges followed — not from every attendance row. For a day in
+    the past, counted from the attendance itself, sessions up to that day only."""
     as_of = as_of or today_in_japan()
+    if as_of < today_in_japan():
+        return lecture_attendance_counted(as_of)
+    person = sa.func.coalesce(PersonMerge.into_id, LectureParticipation.person_id)
+    rows = db.session.execute(
+        sa.select(
+            LectureParticipation.fiscal_year,
+            sa.func.count(sa.distinct(person)),
+            sa.func.sum(LectureParticipation.attendances),
+        )
+        .outerjoin(PersonMerge, PersonMerge.duplicate_id == LectureParticipation.person_id)
+        .where(LectureParticipation.fiscal_year <= fiscal_year(as_of))
+        .group_by(LectureParticipation.fiscal_year)
+        .order_by(LectureParticipation.fiscal_year)
+    ).all()
+    return [LectureAttendance(int(y), p, int(n)) for y, p, n in rows]
+
+
+def lecture_attendance_counted(as_of: date) -> list[LectureAttendance]:
+    """The same figures counted from every lecture attendance of sessions up to `as_of` (one
+    query; linear in those rows). The fiscal year is worked out per lecture session (a few),
+    not per attendance row, and the attendance side is read from ``ix_attendances_counted``."""
     lectures = (
-        sa.select(Session.id.label("session_id"), _fiscal_year_sql(Session.starts_at).label("fy"))
+        sa.select(Session.id.label("session_id"), fiscal_year_sql(Session.starts_at).label("fy"))
         .join(Event, Event.id == Session.event_id)
         .where(Event.kind == EventKind.LECTURE, Session.starts_at < _end_of(as_of))
         .cte("lecture_sessions")

@@ -6,7 +6,8 @@ the paper roster, an undo — ends with one call, in the same transaction, after
     completion.attendance_changed(registration, session)
 
 which decides whether the person has now completed the course (and is certified) or no longer
-has (and the certification that rested on that attendance is withdrawn). The rule itself is
+has (and the certification that rested on that attendance is withdrawn), and updates the
+lecture participation figures (`reports.participation`). The rule itself is
 `supporters.services.decide`; this module is the one name check-in depends on. An attendance
 counts while its row exists and ``undone_at`` is NULL.
 """
@@ -21,7 +22,11 @@ _rule: Rule | None = None
 
 
 def attendance_changed(registration, session) -> None:
-    """Decide certification after `registration`'s attendance at `session` changed."""
+    """Decide certification after `registration`'s attendance at `session` changed (and keep
+    the lecture participation figures up to date)."""
+    from hikisupport.reports import participation
+
+    participation.attendance_changed(registration, session)
     if _rule is not None:
         _rule(registration, session)
         return

@@ -57,6 +57,7 @@ from hikisupport.models import (
     Session,
 )
 from hikisupport.registration.tickets import new_personal_token, new_ticket_code
+from hikisupport.reports import participation
 from hikisupport.staff import audit
 from hikisupport.supporters import services
 
@@ -517,6 +518,7 @@ def apply(batch: PastCourseImport) -> dict:
                 db.session.flush()
                 created["attendances"] += 1
         if kind != EventKind.COURSE:
+            participation.refresh(r.person_id for r in registrations.values())
             continue
         for key, registration in registrations.items():
             mine = [r for r in rows if r.person_key == key]

@@ -47,8 +47,12 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## make bench: every benchmark, both databases (about half an hour; figures go in the README)
 bench: install-dev
-	$(BIN)/python bench/rush.py
+	$(BIN)/python bench/rush.py --db both
+	$(BIN)/python bench/checkin.py --db both
+	$(BIN)/python bench/checkin_tap.py
+	$(BIN)/python bench/report.py --db both
 
 clean:
 	rm -rf $(VENV) instance/hikisupport.sqlite3*

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from checkin import prepare  # noqa: E402
-from rush import Gunicorn, environment, free_port, summarise  # noqa: E402
+from rush import environment, free_port, gunicorn, summarise  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -57,10 +57,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         database_url = f"sqlite:///{Path(tmp) / 'tap.sqlite3'}"
-        env = environment(database_url, port)
+        env = environment(database_url, port, free_port())  # no mail is sent here
         world = prepare(database_url, env, args.taps, 1)
         code = pairing_code(database_url)
-        server = Gunicorn(env, port, 2, "sync", 1)
+        server = gunicorn(env, port, 2)
+        server.url = f"http://127.0.0.1:{port}"
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(
@@ -116,7 +117,7 @@ def main():
         "playwright_tap_to_visible_ms": {k: round(v, 1) for k, v in summarise(seen).items()},
     }
     print(json.dumps(result, ensure_ascii=False, indent=2))
-    sys.exit(0 if result["tap_to_next_frame_ms"]["p99"] < 100 else 1)
+    sys.exit(0 if result["tap_to_next_frame_ms"]["p99_ms"] < 100 else 1)
 
 
 if __name__ == "__main__":

@@ -5,21 +5,38 @@ functions."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from hikisupport.core.extensions import db
 from hikisupport.models import Municipality, Organization, Person
 
-REPORT = Path(__file__).resolve().parent.parent / "bench" / "report.py"
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def load(path: Path):
+    spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(BENCH))  # the scripts import each other as they do when run
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    return module
+
+
+@pytest.mark.parametrize("path", sorted(BENCH.glob("*.py")), ids=lambda p: p.name)
+def test_every_benchmark_script_loads(path):
+    """A helper renamed in one script must not break another one nobody runs in CI."""
+    module = load(path)
+    assert callable(getattr(module, "main", None)), f"{path.name} has no main()"
 
 
 def load_report_bench():
-    spec = importlib.util.spec_from_file_location("bench_report", REPORT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load(BENCH / "report.py")
 
 
 def test_the_report_benchmark_fills_the_current_schema(app):

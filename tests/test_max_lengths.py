@@ -377,13 +377,7 @@ def _submit_details(form, world):
     from hikisupport.registration import services
 
     registration = here(world.long_registration)
-    services.update_details(
-        registration,
-        phone=form.phone.data,
-        accommodations=form.chosen_accommodations(),
-        childcare_ages=form.childcare_ages.data,
-        needs=form.needs.data,
-    )
+    services.update_details(registration, **form.details())
 
     def check():
         stored = db.session.get(Registration, registration.id)
@@ -493,18 +487,7 @@ def _submit_indicator(form, world):
     from hikisupport.reports import settings
 
     municipality = db.session.scalar(sa.select(Municipality).limit(1))
-    settings.update(
-        municipality,
-        settings.IndicatorSettings(
-            name=form.name.data,
-            unit=form.unit.data,
-            definition=form.definition.data,
-            residencies=form.residencies.data or [],
-            targets=settings.parse_targets(form.targets.data),
-            threshold=form.threshold.data,
-            retention_years=form.retention_years.data,
-        ),
-    )
+    settings.update(municipality, form.to_settings())
 
     def check():
         stored = settings.current(db.session.get(Municipality, municipality.id))
@@ -634,7 +617,7 @@ FORMS: dict[str, Spec] = {
         lambda w: {"into_id": str(w.registrations[0].person_id)},
     ),
     "IndicatorForm": Spec(
-        _form("reports.staff_views", "IndicatorForm"), _submit_indicator, _indicator_overrides
+        _form("reports.forms", "IndicatorForm"), _submit_indicator, _indicator_overrides
     ),
     "ServiceForm": Spec(
         _form("directory.forms", "ServiceForm"), _submit_service, _service_overrides

@@ -87,6 +87,15 @@ class _Details:
     def chosen_accommodations(self) -> list[str]:
         return list(dict.fromkeys(self.accommodations.data or []))
 
+    def details(self) -> dict:
+        """What `services.update_details` takes, from the validated input."""
+        return {
+            "phone": self.phone.data,
+            "accommodations": self.chosen_accommodations(),
+            "childcare_ages": self.childcare_ages.data,
+            "needs": self.needs.data,
+        }
+
 
 class DetailsForm(_Details, BaseForm):
     """The personal page's change form: phone and accommodation requests."""

@@ -236,13 +236,7 @@ def update_details(token: str):
         return redirect(url_for(".personal_page", token=token), code=303)
 
     answer_refusals_with(None, refused)
-    services.update_details(
-        registration,
-        phone=form.phone.data,
-        accommodations=form.chosen_accommodations(),
-        childcare_ages=form.childcare_ages.data,
-        needs=form.needs.data,
-    )
+    services.update_details(registration, **form.details())
     flash("申し込み内容を変更しました。", "success")
     return redirect(url_for(".personal_page", token=token), code=303)
 

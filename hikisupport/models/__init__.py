@@ -21,6 +21,7 @@ from hikisupport.models.supporters import (
     PastCourseImport,
     PersonErasure,
     PersonMerge,
+    ServiceSupporter,
     certificate_number,
 )
 from hikisupport.models.vocabulary import (
@@ -97,6 +98,7 @@ __all__ = [
     "ScheduleFrequency",
     "Service",
     "ServiceAudience",
+    "ServiceSupporter",
     "ServiceClosure",
     "ServiceKind",
     "ServiceSchedule",

@@ -5,7 +5,12 @@ from __future__ import annotations
 from wtforms import FileField, IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from hikisupport.core.forms import BaseForm, CleanStringField, CleanTextAreaField
+from hikisupport.core.forms import (
+    BaseForm,
+    CheckboxListField,
+    CleanStringField,
+    CleanTextAreaField,
+)
 
 
 class ReasonForm(BaseForm):
@@ -47,4 +52,22 @@ class ImportForm(BaseForm):
     file = FileField("名簿ファイル（CSVまたはExcel）")
     organization_id = SelectField(
         "主催団体", coerce=int, validate_choice=False, validators=[Optional()]
+    )
+
+
+class ServiceLinksForm(BaseForm):
+    """On the personal page: the 居場所 and 相談窓口 a supporter offers to help at (choices
+    set by the view; the service checks them)."""
+
+    service_ids = CheckboxListField("協力する居場所・相談窓口", coerce=int, validate_choice=False)
+
+
+class SupporterMailForm(BaseForm):
+    """An organizer's mail to the supporters linked to a service."""
+
+    subject = CleanStringField(
+        "件名", max_length=100, validators=[InputRequired("件名を入力してください。")]
+    )
+    body = CleanTextAreaField(
+        "本文", max_length=4000, validators=[InputRequired("本文を入力してください。")]
     )

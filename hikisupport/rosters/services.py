@@ -21,6 +21,7 @@ from hikisupport.models import (
     Attendance,
     Certification,
     Event,
+    Person,
     Registration,
     RegistrationStatus,
     Service,
@@ -187,8 +188,8 @@ def totals(event: Event) -> Totals:
 @dataclass
 class SupporterRow:
     certification: Certification
-    # Where mail reaches them: the address of the registration the certification rests on
-    # ("" for one entered on paper or imported without one).
+    # Where mail reaches them: the address of the person of the registration the
+    # certification rests on ("" for one entered on paper or imported without one).
     email: str
     linked_at: object
 
@@ -203,9 +204,10 @@ def service_supporters(service: Service, purpose: Purpose, **detail) -> list[Sup
 
 def _supporter_rows(service: Service) -> list[SupporterRow]:
     statement = (
-        sa.select(Certification, Registration.email, ServiceSupporter.created_at)
+        sa.select(Certification, Person.email, ServiceSupporter.created_at)
         .join(ServiceSupporter, ServiceSupporter.certification_id == Certification.id)
         .outerjoin(Registration, Registration.id == Certification.registration_id)
+        .outerjoin(Person, Person.id == Registration.person_id)
         .where(ServiceSupporter.service_id == service.id, Certification.revoked_at.is_(None))
         .order_by(Certification.counted_person_id, ServiceSupporter.created_at)
     )

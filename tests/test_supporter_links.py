@@ -463,3 +463,15 @@ def test_0008_adds_the_link_table_and_goes_back(migrated):  # noqa: F811
     migrated("0008")
     with db.engine.begin() as conn:
         assert "service_supporters" in sa.inspect(conn).get_table_names()
+
+
+def test_erasing_a_person_removes_their_links(two_linked, places):
+    from hikisupport.supporters.persons import erase
+
+    yamada, _, _ = two_linked
+    assert services.linked_count(places["ibasho"]) == 2
+    erase(yamada.person, "request", "本人の申し出")
+    db.session.commit()
+    assert services.linked_count(places["ibasho"]) == 1
+    assert services.count_linked_supporters() == 2
+    assert linked_ids(yamada) == set()

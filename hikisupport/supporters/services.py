@@ -645,9 +645,11 @@ def set_linked_services(registration: Registration, service_ids: list[int]) -> C
     to a published 居場所 or 相談窓口; one already linked and since paused may stay. Audited
     as the resident's own change."""
     certification = valid_certification_for(registration)
-    if certification is None:
+    if certification is not None:
+        lock_person(certification.person_id)
+        db.session.refresh(certification)  # as of the lock: not revoked meanwhile
+    if certification is None or not certification.is_valid:
         raise LinkRefused("修了認定を受けた方だけが、協力する相談先を選べます。")
-    lock_person(certification.person_id)
     wanted = set(dict.fromkeys(service_ids))
     if len(wanted) > MAX_LINKS:
         raise Invalid(f"選べる相談先は{MAX_LINKS}件までです。", field="service_ids")

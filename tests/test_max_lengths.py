@@ -561,10 +561,50 @@ def _submit_import(form, world):
     assert len(plan.created) == 1
 
     def check():
-        copy = db.session.scalar(sa.select(Service).where(Service.id != original.id))
+        copy = db.session.scalar(sa.select(Service).order_by(Service.id.desc()).limit(1))
+        assert copy.id != original.id
         assert (
             transfer.row_of(copy)[1:] == transfer.row_of(db.session.get(Service, original.id))[1:]
         )
+
+    world.check = check
+
+
+def _link_choices(form, world):
+    form.service_ids.choices = [(world.service.id, "居場所")]
+
+
+def _linked_supporter(world):
+    """The first registrant, certified by hand and linked to the world's 居場所."""
+    from hikisupport.supporters import services
+
+    registration = here(world.registrations[0])
+    services.certify_by_hand(registration, "紙の出席簿で確認しました。")
+    services.set_linked_services(registration, [world.service.id])
+    return registration
+
+
+def _submit_links(form, world):
+    from hikisupport.supporters import services
+
+    registration = here(world.registrations[0])
+    services.certify_by_hand(registration, "紙の出席簿で確認しました。")
+    certification = services.set_linked_services(registration, form.service_ids.data)
+    world.check = lambda: (
+        [s.id for s in services.linked_services(certification)] == [world.service.id]
+    )
+
+
+def _submit_supporter_mail(form, world):
+    from hikisupport.supporters import services
+
+    _linked_supporter(world)
+    services.mail_linked_supporters(here(world.service), form.subject.data, form.body.data)
+
+    def check():
+        mail = db.session.scalar(sa.select(OutboxMessage).filter_by(kind="service_supporters"))
+        assert len(mail.subject) == form.subject.max_length
+        assert form.body.data in mail.body_text
 
     world.check = check
 
@@ -623,6 +663,15 @@ FORMS: dict[str, Spec] = {
         _form("directory.forms", "ServiceForm"), _submit_service, _service_overrides
     ),
     "ImportForm": Spec(_form("directory.forms", "ImportForm"), _submit_import),
+    "ServiceLinksForm": Spec(
+        _form("supporters.forms", "ServiceLinksForm"),
+        _submit_links,
+        lambda w: {"service_ids": str(w.service.id)},
+        _link_choices,
+    ),
+    "SupporterMailForm": Spec(
+        _form("supporters.forms", "SupporterMailForm"), _submit_supporter_mail
+    ),
     "TokenForm": Spec(
         _staff_form("TokenForm"),
         _submit_token,
@@ -663,7 +712,7 @@ def test_form_names_are_unique():
 
 
 @pytest.fixture
-def long_world(staff_world, make_event, sign_up):
+def long_world(staff_world, make_event, sign_up, make_service):
     """Events whose titles are 200 characters long (a lottery one drawn-ready), and a member of
     staff with a real password."""
     from werkzeug.security import generate_password_hash
@@ -695,6 +744,7 @@ def long_world(staff_world, make_event, sign_up):
     ).registration
     if db.session.scalar(sa.select(sa.func.count()).select_from(Municipality)) == 0:
         db.session.add(Municipality(name="杉並区", code="131156"))
+    staff_world.service = make_service()
     staff_world.with_password = staff_world.organizer
     staff_world.organizer.password_hash = generate_password_hash(PASSWORD)
     db.session.commit()

@@ -1,6 +1,7 @@
 """Staff pages for the directory: list, create, edit, pause / unpublish, 確認済み, the reminder
-list, and the CSV (export; import with a dry run first). Admins and organizers only; every
-change and every export is audited by the service function that makes it."""
+list, the CSV (export; import with a dry run first), and the supporters linked to each service
+(their list, and a mail to them). Admins and organizers only; every change, every export and
+every read of the supporters is audited by the service function that makes it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from hikisupport.directory import services, transfer
 from hikisupport.directory.forms import ImportForm, ServiceForm, form_data_of
 from hikisupport.directory.transfer import ImportRefused
 from hikisupport.models import ServiceStatus
+from hikisupport.rosters.services import Purpose, service_supporters
 from hikisupport.staff.access import MANAGERS, requires
+from hikisupport.supporters import services as supporters
+from hikisupport.supporters.forms import SupporterMailForm
 
 bp = Blueprint("staff_directory", __name__, url_prefix="/staff/directory")
 
@@ -30,6 +34,7 @@ def index():
         "directory/staff/index.html",
         entries=services.all_services(),
         stale=stale,
+        supporter_counts=supporters.linked_counts(),
         interval=services.CHECK_INTERVAL_DAYS,
     )
 
@@ -201,3 +206,58 @@ def import_csv():
         return redirect(url_for(".index"), code=303)
     text = body.decode("utf-8-sig")
     return _import_page(form, plan=plan, csv_text=text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Supporters linked to a service
+
+
+@bp.get("/<id:service_id>/supporters")
+@requires(*MANAGERS, personal_data=True)
+@writes  # the audit row
+def linked_supporters(service_id: int):
+    """The certified supporters who offered to help at the service (a roster: audited)."""
+    service = services.staff_service(service_id)
+    return render_template(
+        "directory/staff/supporters.html",
+        service=service,
+        rows=service_supporters(service, Purpose.VIEW),
+    )
+
+
+def _mail_html(service, form, confirming=False, refusal=None) -> str:
+    return render_template(
+        "directory/staff/supporters_mail.html",
+        service=service,
+        form=form,
+        confirming=confirming,
+        refusal=refusal,
+        count=supporters.linked_count(service),
+    )
+
+
+def _mail_page(service, form, confirming=False, status=200):
+    return _mail_html(service, form, confirming), status
+
+
+@bp.route("/<id:service_id>/supporters/mail", methods=["GET", "POST"])
+@requires(*MANAGERS, personal_data=True)
+def mail_supporters(service_id: int):
+    """A mail to every supporter linked to the service (e.g. a follow-up training): written,
+    confirmed, then queued in the outbox (one mail each)."""
+    service = services.staff_service(service_id)
+    form = SupporterMailForm()
+    if request.method == "GET":
+        return _mail_page(service, form)
+    if not form.validate():
+        return _mail_page(service, form, status=422)
+    if request.form.get("confirm") != "1" or "back" in request.form:
+        return _mail_page(service, form, confirming="back" not in request.form)
+
+    answer_refusals_with(form, lambda refusal: _mail_html(service, form, refusal=refusal))
+    mailing = supporters.mail_linked_supporters(service, form.subject.data, form.body.data)
+    message = f"{mailing.queued}名にメールを送信します（送信待ちに入れました）。"
+    if mailing.without_address:
+        message += f"メールアドレスのない{mailing.without_address}名には送っていません。"
+    flash(message, "success")
+    return redirect(url_for(".linked_supporters", service_id=service_id), code=303)

@@ -15,6 +15,7 @@ from hikisupport.core.urls import external_url
 from hikisupport.directory import opendata, schedules, services
 from hikisupport.directory.services import DAY_FILTERS, DirectoryFilter
 from hikisupport.models import Booking, ConsultMethod, ServiceAudience, ServiceKind
+from hikisupport.supporters.services import linked_count
 
 bp = Blueprint("directory", __name__)
 
@@ -90,6 +91,8 @@ def detail(service_id: int):
         audiences=[ServiceAudience.label_of(a) for a in service.audiences],
         methods=[ConsultMethod.label_of(m) for m in service.consult_methods],
         json_ld=_json_ld(service, now),
+        # How many supporters help there: a number only, never who.
+        supporter_count=linked_count(service),
         now=now,
     )
 

@@ -22,6 +22,7 @@ from hikisupport.models.supporters import (
     PastCourseImport,
     PersonErasure,
     PersonMerge,
+    ServiceSupporter,
     certificate_number,
 )
 from hikisupport.models.vocabulary import (
@@ -99,6 +100,7 @@ __all__ = [
     "ScheduleFrequency",
     "Service",
     "ServiceAudience",
+    "ServiceSupporter",
     "ServiceClosure",
     "ServiceKind",
     "ServiceSchedule",

@@ -252,3 +252,22 @@ class PastCourseImport(db.Model):
     applied_at: Mapped[datetime | None]
     # What applying it created: {"events": n, "registrations": n, "certifications": n}
     summary: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class ServiceSupporter(db.Model):
+    """A certified supporter who offered to help at a 居場所 or 相談窓口 (opted in from their
+    personal page; removed when they opt out). Only a valid certification counts: a revoked
+    one keeps its row but is never listed, mailed or counted; a corrected certificate takes
+    its predecessor's links."""
+
+    __tablename__ = "service_supporters"
+
+    service_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    certification_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("certifications.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    certification: Mapped[Certification] = relationship()

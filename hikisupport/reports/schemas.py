@@ -32,6 +32,9 @@ class SupporterReport(Answer):
     targets: list[Target]
     fiscal_years: list[FiscalYear]
     as_of: date
+    linked_to_services: int = Field(
+        description="居場所・相談窓口への協力を申し出ているサポーターの人数（実人数、現在）"
+    )
 
     @classmethod
     def of(cls, report: IndicatorReport) -> SupporterReport:
@@ -46,4 +49,5 @@ class SupporterReport(Answer):
                 for c in report.counts.fiscal_years
             ],
             as_of=report.as_of,
+            linked_to_services=report.linked_to_services,
         )

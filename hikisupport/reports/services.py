@@ -35,6 +35,7 @@ from hikisupport.models import (
 )
 from hikisupport.reports.participation import fiscal_year_sql
 from hikisupport.reports.suppression import Table, suppress
+from hikisupport.supporters.services import count_linked_supporters
 
 BREAKDOWNS = {
     "event": "講座別",
@@ -292,6 +293,9 @@ class IndicatorReport:
     pace_so_far: float
     breakdowns: list[Breakdown]
     lectures: list[LectureAttendance]
+    # Supporters (distinct persons, valid certification, any residency) who offered to help
+    # at one or more 居場所・相談窓口 — now, a reference figure beside the indicator.
+    linked_to_services: int = 0
 
     @property
     def as_of(self) -> date:
@@ -376,6 +380,7 @@ def indicator_report(as_of: date | None = None, details: bool = True) -> Indicat
         pace_so_far=pace,
         breakdowns=breakdowns,
         lectures=lecture_attendance(counts.as_of) if details else [],
+        linked_to_services=count_linked_supporters(),
     )
 
 

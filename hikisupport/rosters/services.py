@@ -19,9 +19,13 @@ from hikisupport.models import (
     ACTIVE_STATUSES,
     Accommodation,
     Attendance,
+    Certification,
     Event,
+    Person,
     Registration,
     RegistrationStatus,
+    Service,
+    ServiceSupporter,
     Session,
 )
 from hikisupport.staff import audit
@@ -40,6 +44,8 @@ class Purpose(enum.StrEnum):
     VIEW = "roster.view"
     EXPORT = "roster.export"
     PRINT = "roster.print"
+    # The supporters linked to a service, read to mail them (the mail's audit row).
+    MAIL = "roster.mail"
 
 
 @dataclass
@@ -173,3 +179,43 @@ def totals(event: Event) -> Totals:
         cancelled=row.cancelled,
         accommodations={a.value: getattr(row, a.value) for a in Accommodation},
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Supporters linked to a service
+
+
+@dataclass
+class SupporterRow:
+    certification: Certification
+    # Where mail reaches them: the address of the person of the registration the
+    # certification rests on ("" for one entered on paper or imported without one).
+    email: str
+    linked_at: object
+
+
+def service_supporters(service: Service, purpose: Purpose, **detail) -> list[SupporterRow]:
+    """The certified supporters (valid certifications, one row per person) who opted in to
+    help at the service, in order of name; the read is audited."""
+    rows = _supporter_rows(service)
+    audit.record(purpose, service, rows=len(rows), **detail)
+    return rows
+
+
+def _supporter_rows(service: Service) -> list[SupporterRow]:
+    statement = (
+        sa.select(Certification, Person.email, ServiceSupporter.created_at)
+        .join(ServiceSupporter, ServiceSupporter.certification_id == Certification.id)
+        .outerjoin(Registration, Registration.id == Certification.registration_id)
+        .outerjoin(Person, Person.id == Registration.person_id)
+        .where(ServiceSupporter.service_id == service.id, Certification.revoked_at.is_(None))
+        .order_by(Certification.counted_person_id, ServiceSupporter.created_at)
+    )
+    seen: set[int] = set()
+    rows = []
+    for certification, email, linked_at in db.session.execute(statement):
+        if certification.counted_person_id in seen:
+            continue  # linked from two certificates (two courses): one supporter
+        seen.add(certification.counted_person_id)
+        rows.append(SupporterRow(certification, email or "", linked_at))
+    return sorted(rows, key=lambda r: (r.certification.family_name, r.certification.given_name))

@@ -57,6 +57,7 @@ ACTIONS = {
     "roster.view": "名簿を閲覧",
     "roster.export": "名簿を出力",
     "roster.print": "名簿を印刷",
+    "roster.mail": "協力するサポーターにメールを送信（名簿を使用）",
     "contacts.view": "連絡が必要な方を閲覧",
     "contact.done": "連絡済にした",
     "registration.create": "申込を登録",
@@ -108,6 +109,7 @@ ACTIONS = {
     "certification.revoked": "認定を取り消し",
     "certification.replaced": "認定を訂正版に置き換え",
     "certificate.download": "修了証を出力",
+    "supporter.services": "協力する相談先（居場所・相談窓口）を変更",
     "cohort.link": "振替の対象の講座をつなぐ",
     "cohort.unlink": "振替の対象の講座を外す",
     "completion.view": "修了の状況を閲覧",
@@ -160,6 +162,9 @@ DETAIL_NAMES = {
     "contact_id": "連絡の番号",
     "device_id": "端末の番号",
     "outcome": "結果",
+    "added": "協力を始めた相談先の番号",
+    "removed": "協力をやめた相談先の番号",
+    "subject": "件名",
 }
 DETAIL_VALUES = {
     "by": {"staff": "職員が操作", "resident": "本人が操作", "waitlist": "自動（空席が出たため）"},

@@ -5,7 +5,12 @@ from __future__ import annotations
 from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
-from hikisupport.core.forms import BaseForm, CleanStringField, CleanTextAreaField
+from hikisupport.core.forms import (
+    BaseForm,
+    CheckboxListField,
+    CleanStringField,
+    CleanTextAreaField,
+)
 
 
 class ReasonForm(BaseForm):
@@ -40,4 +45,22 @@ class MergeForm(BaseForm):
     )
     reason = CleanTextAreaField(
         "統合の理由", max_length=500, validators=[InputRequired("統合の理由を入力してください。")]
+    )
+
+
+class ServiceLinksForm(BaseForm):
+    """On the personal page: the 居場所 and 相談窓口 a supporter offers to help at (choices
+    set by the view; the service checks them)."""
+
+    service_ids = CheckboxListField("協力する居場所・相談窓口", coerce=int, validate_choice=False)
+
+
+class SupporterMailForm(BaseForm):
+    """An organizer's mail to the supporters linked to a service."""
+
+    subject = CleanStringField(
+        "件名", max_length=100, validators=[InputRequired("件名を入力してください。")]
+    )
+    body = CleanTextAreaField(
+        "本文", max_length=4000, validators=[InputRequired("本文を入力してください。")]
     )

@@ -8,7 +8,7 @@ from flask import render_template
 from hikisupport.core.extensions import db
 from hikisupport.core.urls import external_url
 from hikisupport.mail.outbox import MailPart, queue
-from hikisupport.models import Certification, OutboxMessage
+from hikisupport.models import Certification, OutboxMessage, Service
 
 # The name under which `certificate_parts` is registered with the outbox (in create_app).
 CERTIFICATE = "supporters.certificate"
@@ -34,6 +34,7 @@ def certified(certification: Certification) -> None:
         "corrected": certification.replaces_id is not None,
         "verification_url": verification_url(certification),
         "personal_url": external_url("registration.personal_page", token=registration.token),
+        "directory_url": external_url("directory.directory"),
         "filename": certificate_filename(certification),
     }
     subject = (
@@ -49,6 +50,30 @@ def certified(certification: Certification) -> None:
         body_html=render_template("supporters/mail/certified.html", **context),
         about=certification,
         build_attachments=CERTIFICATE,
+    )
+
+
+def to_linked_supporter(
+    certification: Certification, recipient: str, service: Service, subject: str, body: str
+) -> None:
+    """An organizer's mail to a supporter who helps at `service` (one mail per supporter)."""
+    registration = certification.registration
+    context = {
+        "certification": certification,
+        "service": service,
+        "body": body,
+        "service_url": external_url("directory.detail", service_id=service.id),
+        "personal_url": external_url("registration.personal_page", token=registration.token)
+        if registration is not None
+        else "",
+    }
+    queue(
+        kind="service_supporters",
+        recipient=recipient,
+        subject=subject,
+        body_text=render_template("supporters/mail/service_supporters.txt", **context),
+        body_html=render_template("supporters/mail/service_supporters.html", **context),
+        about=certification,
     )
 
 

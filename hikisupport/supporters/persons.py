@@ -26,6 +26,7 @@ from hikisupport.models import (
     PersonErasure,
     PersonMerge,
     Registration,
+    ServiceSupporter,
 )
 from hikisupport.reports.services import count_supporters
 from hikisupport.staff import audit
@@ -234,6 +235,12 @@ def erase(person: Person, kind: str, reason: str = "") -> PersonErasure:
         sa.update(Certification)
         .where(Certification.person_id == person.id)
         .values(family_name="", given_name="")
+        .execution_options(synchronize_session=False)
+    )
+    # Where they offered to help is about them too: the links go (the counts drop them).
+    db.session.execute(
+        sa.delete(ServiceSupporter)
+        .where(ServiceSupporter.certification_id.in_(certification_ids or [0]))
         .execution_options(synchronize_session=False)
     )
     about = sa.or_(

@@ -40,6 +40,10 @@ from hikisupport.models import (
     Registration,
     RegistrationStatus,
     Revocation,
+    Service,
+    ServiceKind,
+    ServiceStatus,
+    ServiceSupporter,
     Session,
 )
 from hikisupport.staff import audit
@@ -477,6 +481,12 @@ def correct(
     )
     db.session.add(corrected)
     db.session.flush()
+    # The supporter still helps where they offered to: the links follow the new edition.
+    db.session.execute(
+        sa.update(ServiceSupporter)
+        .where(ServiceSupporter.certification_id == certification.id)
+        .values(certification_id=corrected.id)
+    )
     audit.record(
         "certification.correct",
         corrected,
@@ -592,3 +602,143 @@ def certifications_of_event(event: Event) -> list[Certification]:
             .order_by(Certification.fiscal_year, Certification.serial, Certification.edition)
         )
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Services a supporter helps at (opted in from the personal page)
+
+# What a supporter may offer to help at: the places people are guided to.
+LINKABLE_KINDS = (ServiceKind.IBASHO, ServiceKind.CONSULTATION)
+MAX_LINKS = 50
+
+
+class LinkRefused(DomainError):
+    code, status = "link_refused", 409
+
+
+def linkable_services() -> list[Service]:
+    """Published 居場所 and 相談窓口, in the directory's order."""
+    return list(
+        db.session.scalars(
+            sa.select(Service)
+            .where(Service.kind.in_(LINKABLE_KINDS), Service.status == ServiceStatus.PUBLISHED)
+            .order_by(Service.kind, Service.name_kana, Service.id)
+        )
+    )
+
+
+def linked_services(certification: Certification) -> list[Service]:
+    """The services this certification's holder helps at."""
+    return list(
+        db.session.scalars(
+            sa.select(Service)
+            .join(ServiceSupporter, ServiceSupporter.service_id == Service.id)
+            .where(ServiceSupporter.certification_id == certification.id)
+            .order_by(Service.kind, Service.name_kana, Service.id)
+        )
+    )
+
+
+def set_linked_services(registration: Registration, service_ids: list[int]) -> Certification:
+    """The supporter's choice from their personal page: help at exactly these services (opt
+    in to the new ones, opt out of the others). Only a valid certification may link, and only
+    to a published 居場所 or 相談窓口; one already linked and since paused may stay. Audited
+    as the resident's own change."""
+    certification = valid_certification_for(registration)
+    if certification is not None:
+        lock_person(certification.person_id)
+        db.session.refresh(certification)  # as of the lock: not revoked meanwhile
+    if certification is None or not certification.is_valid:
+        raise LinkRefused("修了認定を受けた方だけが、協力する相談先を選べます。")
+    wanted = set(dict.fromkeys(service_ids))
+    if len(wanted) > MAX_LINKS:
+        raise Invalid(f"選べる相談先は{MAX_LINKS}件までです。", field="service_ids")
+    current = {s.id for s in linked_services(certification)}
+    allowed = {s.id for s in linkable_services()}
+    if wanted - current - allowed:
+        raise Invalid(
+            "選べない相談先が含まれています（公開を終えた可能性があります）。選び直してください。",
+            field="service_ids",
+        )
+    added, removed = sorted(wanted - current), sorted(current - wanted)
+    if removed:
+        db.session.execute(
+            sa.delete(ServiceSupporter).where(
+                ServiceSupporter.certification_id == certification.id,
+                ServiceSupporter.service_id.in_(removed),
+            )
+        )
+    for service_id in added:
+        db.session.add(ServiceSupporter(service_id=service_id, certification_id=certification.id))
+    db.session.flush()
+    if added or removed:
+        audit.record(
+            "supporter.services", certification, by="resident", added=added, removed=removed
+        )
+    return certification
+
+
+def _live_links():
+    """Links resting on a valid certification (a revoked one is never listed or counted)."""
+    return (
+        sa.select(ServiceSupporter.service_id, Certification.counted_person_id)
+        .join(Certification, Certification.id == ServiceSupporter.certification_id)
+        .where(Certification.revoked_at.is_(None))
+    )
+
+
+def linked_count(service: Service) -> int:
+    """How many supporters (distinct persons) help at the service: all the public page shows."""
+    links = _live_links().where(ServiceSupporter.service_id == service.id).subquery()
+    return db.session.scalar(sa.select(sa.func.count(sa.distinct(links.c.counted_person_id))))
+
+
+def linked_counts() -> dict[int, int]:
+    """service id → supporters (distinct persons) helping there, for the staff's list."""
+    links = _live_links().subquery()
+    rows = db.session.execute(
+        sa.select(
+            links.c.service_id, sa.func.count(sa.distinct(links.c.counted_person_id))
+        ).group_by(links.c.service_id)
+    )
+    return dict(rows.all())
+
+
+def count_linked_supporters() -> int:
+    """Supporters (distinct persons) linked to at least one service (for the policy report)."""
+    links = _live_links().subquery()
+    return db.session.scalar(sa.select(sa.func.count(sa.distinct(links.c.counted_person_id))))
+
+
+@dataclass
+class SupporterMailing:
+    queued: int
+    without_address: int
+
+
+MAX_SUBJECT, MAX_BODY = 100, 4000
+
+
+def mail_linked_supporters(service: Service, subject: str, body: str) -> SupporterMailing:
+    """An organizer's mail (e.g. a follow-up training) to every supporter linked to the
+    service: one mail each, through the outbox; the roster read is the audit row."""
+    from hikisupport.rosters.services import Purpose, service_supporters
+
+    subject, body = subject.strip(), body.strip()
+    errors = {}
+    if not subject or len(subject) > MAX_SUBJECT:
+        errors["subject"] = f"件名を{MAX_SUBJECT}文字以内で入力してください。"
+    if not body or len(body) > MAX_BODY:
+        errors["body"] = f"本文を{MAX_BODY}文字以内で入力してください。"
+    if errors:
+        raise Invalid("入力内容に誤りがあります。", fields=errors)
+    rows = service_supporters(service, Purpose.MAIL, subject=subject)
+    reachable = [row for row in rows if row.email]
+    if not reachable:
+        raise LinkRefused(
+            "メールを送れるサポーターがいません"
+            "（協力を申し出た方がいないか、メールアドレスがありません）。"
+        )
+    for row in reachable:
+        notifications.to_linked_supporter(row.certification, row.email, service, subject, body)
+    return SupporterMailing(queued=len(reachable), without_address=len(rows) - len(reachable))

@@ -1,15 +1,18 @@
-"""Public pages of the supporters area: the verification page behind a certificate's QR, and
-the certificate itself from the resident's personal page."""
+"""Public pages of the supporters area: the verification page behind a certificate's QR, the
+certificate itself from the resident's personal page, and the services a supporter offers to
+help at (chosen on the personal page)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
+from hikisupport.core.errors import answer_refusals_with
 from hikisupport.core.extensions import db
 from hikisupport.core.limits import per_client
 from hikisupport.models import Registration
 from hikisupport.supporters import services
 from hikisupport.supporters.certificates import certificate_pdf
+from hikisupport.supporters.forms import ServiceLinksForm
 from hikisupport.supporters.notifications import certificate_filename
 
 bp = Blueprint("supporters", __name__)
@@ -45,6 +48,34 @@ def personal_certificate(token: str):
     if certification is None:
         abort(404)
     return pdf_response(certificate_pdf(certification), certificate_filename(certification))
+
+
+@bp.post("/r/<token:token>/services")
+def choose_services(token: str):
+    """Opt in to help at the chosen 居場所・相談窓口 and out of the others (certified only)."""
+    registration = db.session.scalar(db.select(Registration).filter_by(token=token))
+    if registration is None:
+        abort(404)
+    back = redirect(url_for("registration.personal_page", token=token) + "#services", code=303)
+
+    def refused(error):
+        flash(error.message, "error")
+        return back
+
+    form = ServiceLinksForm()
+    if not form.validate():
+        flash("選べない相談先が含まれています。選び直してください。", "error")
+        return back
+    answer_refusals_with(None, refused)
+    certification = services.set_linked_services(registration, form.service_ids.data or [])
+    chosen = services.linked_services(certification)
+    flash(
+        f"協力する相談先を保存しました（{len(chosen)}か所）。"
+        if chosen
+        else "協力する相談先はありません（すべて取りやめました）。",
+        "success",
+    )
+    return back
 
 
 def pdf_response(body: bytes, filename: str):

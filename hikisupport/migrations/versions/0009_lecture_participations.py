@@ -1,7 +1,7 @@
 """講演会参加者数 kept per person and fiscal year: lecture_participations
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02
 
 - `lecture_participations`: one row per (fiscal year, person) with that person's lecture
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

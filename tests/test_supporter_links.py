@@ -5,6 +5,8 @@ policy report counts the supporters linked to at least one service; the migratio
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
@@ -22,6 +24,7 @@ from hikisupport.models import (
     OutboxMessage,
     ServiceSupporter,
 )
+from hikisupport.reports import services as reports
 from hikisupport.supporters import services
 
 NAMES = ("山田", "花子", "川口", "次郎")
@@ -216,7 +219,7 @@ def test_a_revoked_certification_is_not_listed_counted_or_linkable(
     services.revoke(certification, "誤って認定したため")
     db.session.commit()
     assert services.linked_count(places["ibasho"]) == 0
-    assert services.count_linked_supporters() == 0
+    assert reports.count_linked_supporters() == 0
     html = login_as(staff_world.organizer).get(f"/staff/directory/{places['ibasho'].id}/supporters")
     assert "山田" not in html.get_data(as_text=True)
     response = choose(client, registration, places["window"].id)
@@ -432,6 +435,9 @@ def test_the_report_counts_supporters_linked_to_at_least_one_service(
     html = policy.get("/reports/supporters").get_data(as_text=True)
     assert '<strong id="linked-to-services">3人</strong>' in html
     assert not any(name in html for name in NAMES)
+    export = policy.get("/reports/supporters.csv").data.decode("utf-8-sig")
+    (row,) = [r for r in csv.DictReader(io.StringIO(export)) if r["指標"].startswith("居場所")]
+    assert (row["値"], row["単位"], row["区分"]) == ("3", "人", "実績")
     choose(client, yamada)  # 山田 opts out of both
     assert policy.get("/api/v1/reports/supporters").json["linked_to_services"] == 2
 
@@ -473,5 +479,5 @@ def test_erasing_a_person_removes_their_links(two_linked, places):
     erase(yamada.person, "request", "本人の申し出")
     db.session.commit()
     assert services.linked_count(places["ibasho"]) == 1
-    assert services.count_linked_supporters() == 2
+    assert reports.count_linked_supporters() == 2
     assert linked_ids(yamada) == set()

@@ -271,3 +271,13 @@ class ServiceSupporter(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     certification: Mapped[Certification] = relationship()
+
+    @staticmethod
+    def live():
+        """(service_id, counted_person_id) of the links resting on a valid certification: the
+        one rule for who is listed, mailed and counted."""
+        return (
+            sa.select(ServiceSupporter.service_id, Certification.counted_person_id)
+            .join(Certification, Certification.id == ServiceSupporter.certification_id)
+            .where(Certification.revoked_at.is_(None))
+        )

@@ -67,6 +67,14 @@ def rows(report: IndicatorReport) -> list[list]:
                     row,
                     "" if value is not None else report.small,
                 )
+    add(
+        "居場所・相談窓口に協力するサポーター数（実人数・参考）",
+        report.current_fiscal_year,
+        ACTUAL,
+        report.linked_to_services,
+        report.unit,
+        note=f"{report.as_of.isoformat()}現在",
+    )
     for lecture in report.lectures:
         add("講演会参加者数（実人数・参考）", lecture.fiscal_year, ACTUAL, lecture.persons, "人")
         add(

@@ -31,11 +31,11 @@ from hikisupport.models import (
     PersonMerge,
     Registration,
     Residency,
+    ServiceSupporter,
     Session,
 )
 from hikisupport.reports.participation import fiscal_year_sql
 from hikisupport.reports.suppression import Table, suppress
-from hikisupport.supporters.services import count_linked_supporters
 
 BREAKDOWNS = {
     "event": "講座別",
@@ -321,6 +321,12 @@ def targets() -> list[IndicatorTarget]:
     return list(
         db.session.scalars(sa.select(IndicatorTarget).order_by(IndicatorTarget.fiscal_year))
     )
+
+
+def count_linked_supporters() -> int:
+    """Supporters (distinct persons) linked to at least one 居場所 or 相談窓口."""
+    links = ServiceSupporter.live().subquery()
+    return db.session.scalar(sa.select(sa.func.count(sa.distinct(links.c.counted_person_id))))
 
 
 def indicator_report(as_of: date | None = None, details: bool = True) -> IndicatorReport:

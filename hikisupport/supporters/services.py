@@ -678,36 +678,21 @@ def set_linked_services(registration: Registration, service_ids: list[int]) -> C
     return certification
 
 
-def _live_links():
-    """Links resting on a valid certification (a revoked one is never listed or counted)."""
-    return (
-        sa.select(ServiceSupporter.service_id, Certification.counted_person_id)
-        .join(Certification, Certification.id == ServiceSupporter.certification_id)
-        .where(Certification.revoked_at.is_(None))
-    )
-
-
 def linked_count(service: Service) -> int:
     """How many supporters (distinct persons) help at the service: all the public page shows."""
-    links = _live_links().where(ServiceSupporter.service_id == service.id).subquery()
+    links = ServiceSupporter.live().where(ServiceSupporter.service_id == service.id).subquery()
     return db.session.scalar(sa.select(sa.func.count(sa.distinct(links.c.counted_person_id))))
 
 
 def linked_counts() -> dict[int, int]:
     """service id → supporters (distinct persons) helping there, for the staff's list."""
-    links = _live_links().subquery()
+    links = ServiceSupporter.live().subquery()
     rows = db.session.execute(
         sa.select(
             links.c.service_id, sa.func.count(sa.distinct(links.c.counted_person_id))
         ).group_by(links.c.service_id)
     )
     return dict(rows.all())
-
-
-def count_linked_supporters() -> int:
-    """Supporters (distinct persons) linked to at least one service (for the policy report)."""
-    links = _live_links().subquery()
-    return db.session.scalar(sa.select(sa.func.count(sa.distinct(links.c.counted_person_id))))
 
 
 @dataclass

@@ -22,9 +22,9 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from hikisupport.core.japanese import wareki_date
+from hikisupport.core.urls import external_url
 from hikisupport.models import Certification
 from hikisupport.municipality.services import current_municipality
-from hikisupport.supporters.notifications import verification_url
 
 DEFAULT_FONT = "/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf"
 FONT_NAME = "HikisupportCertificateMincho"
@@ -36,6 +36,11 @@ SUPPORTER_TEXT = (
 
 class CertificateFontMissing(RuntimeError):
     """The TrueType font to embed is not on this machine."""
+
+
+def verification_url(certification: Certification) -> str:
+    """The public page that confirms a certificate (its QR code points here)."""
+    return external_url("supporters.verify", code=certification.verification_code)
 
 
 def font_path() -> Path:

@@ -9,13 +9,10 @@ from hikisupport.core.extensions import db
 from hikisupport.core.urls import external_url
 from hikisupport.mail.outbox import MailPart, queue
 from hikisupport.models import Certification, OutboxMessage, Service
+from hikisupport.supporters.certificates import certificate_pdf, verification_url
 
 # The name under which `certificate_parts` is registered with the outbox (in create_app).
 CERTIFICATE = "supporters.certificate"
-
-
-def verification_url(certification: Certification) -> str:
-    return external_url("supporters.verify", code=certification.verification_code)
 
 
 def certificate_filename(certification: Certification) -> str:
@@ -79,7 +76,6 @@ def to_linked_supporter(
 
 def certificate_parts(message: OutboxMessage) -> list[MailPart]:
     """The certificate (PDF), drawn when the mail is sent."""
-    from hikisupport.supporters.certificates import certificate_pdf
 
     certification = (
         db.session.get(Certification, message.about_id)

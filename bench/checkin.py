@@ -14,8 +14,9 @@ For each database (SQLite file, PostgreSQL) this
    `--pace` seconds (open loop; latency from each scan's scheduled time);
 7. checks the database: exactly one attendance per person and session, no error answered.
 
-Latency is measured at the client per request (p50 / p99, ms); throughput is check-ins per
-second over the whole phase. Run by hand; not part of the test suite:
+Latency is measured at the client per request (p50 / p99, ms) and in the server (gunicorn's
+own time per request, from its access log: without the wait in the listen queue); throughput is
+check-ins per second over the whole phase. Run by hand; not part of the test suite:
 
     python bench/checkin.py [--db sqlite|postgresql|both] [--people 1000] [--devices 20]
                             [--batch 25] [--workers 5] [--pace 1.0]
@@ -217,6 +218,18 @@ def phase(url: str, world: dict, session_id: int, batch: int, pace: float = 0.0)
     }
 
 
+def server_times(access_log: Path, path: str) -> dict:
+    """The server's own time per request (inside the worker) since the last call, from
+    gunicorn's access log; the log is emptied for the next phase."""
+    seconds = []
+    for line in access_log.read_text().splitlines():
+        url, _, micros = line.rpartition(" ")
+        if url == path:
+            seconds.append(int(micros) / 1e6)
+    access_log.write_text("")
+    return {k: round(v, 1) for k, v in summarise(seconds).items()}
+
+
 def check_database(database_url: str, sessions: list[int]) -> dict:
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
@@ -243,12 +256,16 @@ def run(kind: str, args) -> dict:
         # No mail worker: the certification mails of the last session wait in the outbox.
         env = {**environment(database_url, port, free_port()), "RATELIMIT_ENABLED": "0"}
         world = prepare(database_url, env, args.people, args.devices)
-        server = gunicorn(env, port, args.workers)
+        access_log = Path(tmp) / "access.log"
+        server = gunicorn(env, port, args.workers, access_log)
         server.url = f"http://127.0.0.1:{port}"
         try:
             single = phase(server.url, world, world["sessions"][0], 1)
+            single["server"] = server_times(access_log, "/api/v1/checkins")
             batch = phase(server.url, world, world["sessions"][1], args.batch)
+            batch["server"] = server_times(access_log, "/api/v1/checkins/batch")
             paced = phase(server.url, world, world["sessions"][2], 1, pace=args.pace)
+            paced["server"] = server_times(access_log, "/api/v1/checkins")
         finally:
             server.stop()
         result = {"database": kind, "single": single, "batch": batch, "paced": paced}
@@ -284,6 +301,9 @@ def main():
         for key in ("checkins_per_second", "requests_per_second", "p50_ms", "p95_ms", "p99_ms"):
             cells = " | ".join(str(r[mode][key]) for r in results)
             print(f"| {mode} {key} | {cells} |")
+        for key in ("p50_ms", "p99_ms"):
+            cells = " | ".join(str(r[mode]["server"][key]) for r in results)
+            print(f"| {mode} server {key} | {cells} |")
     print("| rows per session | " + " | ".join(str(r["rows_per_session"]) for r in results) + " |")
     sys.exit(0 if all(r["ok"] for r in results) else 1)
 

@@ -190,12 +190,27 @@ def lock_event(event_id: int) -> Event | None:
     return event
 
 
+# Statements run on every sign-up, built once: SQLAlchemy then reuses their cache key and
+# compiled form instead of building and hashing a new statement on each request.
+_COUNT_CONFIRMED = (
+    sa.select(sa.func.count())
+    .select_from(Registration)
+    .where(Registration.event_id == sa.bindparam("event_id"), Registration.status == CONFIRMED)
+)
+_LIVE_OF_PERSON = sa.select(Registration).where(
+    Registration.event_id == sa.bindparam("event_id"),
+    Registration.person_id == sa.bindparam("person_id"),
+    Registration.status != CANCELLED,
+)
+_DRAWN = sa.select(LotteryDraw.id).where(LotteryDraw.event_id == sa.bindparam("event_id"))
+_LAST_WAITLIST_POSITION = sa.select(
+    sa.func.coalesce(sa.func.max(Registration.waitlist_position), 0)
+).where(Registration.event_id == sa.bindparam("event_id"), Registration.status == WAITLISTED)
+_PERSON_UPSERTS: dict[str, sa.Executable] = {}
+
+
 def count_confirmed(event_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Registration)
-        .where(Registration.event_id == event_id, Registration.status == CONFIRMED)
-    )
+    return db.session.scalar(_COUNT_CONFIRMED, {"event_id": event_id})
 
 
 def confirmed_counts(event_ids: list[int]) -> dict[int, int]:
@@ -211,11 +226,7 @@ def confirmed_counts(event_ids: list[int]) -> dict[int, int]:
 
 
 def _last_waitlist_position(event_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.max(Registration.waitlist_position), 0)).where(
-            Registration.event_id == event_id, Registration.status == WAITLISTED
-        )
-    )
+    return db.session.scalar(_LAST_WAITLIST_POSITION, {"event_id": event_id})
 
 
 def registration_period_text(event: Event) -> str:
@@ -258,11 +269,7 @@ def register(
     if applicant.email:
         person_id = _person_id_for(applicant.email, key, now)
         existing = db.session.scalar(
-            sa.select(Registration).where(
-                Registration.event_id == event.id,
-                Registration.person_id == person_id,
-                Registration.status != CANCELLED,
-            )
+            _LIVE_OF_PERSON, {"event_id": event.id, "person_id": person_id}
         )
         if existing is not None:
             if by_staff:
@@ -295,7 +302,10 @@ def register(
         person_id=person_id,
         created_at=now,
         token=new_personal_token(),
-        ticket=_unique_ticket_code(),
+        # No look-up first: a clash of two random 10-character codes (about 49 bits) is left
+        # to the unique constraint, which refuses it (the sign-up is rolled back, not saved
+        # with a shared code).
+        ticket=new_ticket_code(),
         status=status,
         waitlist_position=position,
         confirmed_at=now if status == CONFIRMED else None,
@@ -306,18 +316,21 @@ def register(
     db.session.add(registration)
     db.session.flush()
 
+    # The mail and the audit row are added together and written in one flush.
     {
         CONFIRMED: notifications.confirmed,
         WAITLISTED: notifications.waitlisted,
         APPLIED: notifications.applied,
-    }[status](registration, by_resident=not by_staff)
+    }[status](registration, by_resident=not by_staff, flush=False)
     audit.record(
         "registration.create",
         registration,
+        flush=False,
         status=status,
         source=source,
         by="staff" if by_staff else "resident",
     )
+    db.session.flush()
     return SignUpResult(registration, created=True)
 
 
@@ -326,16 +339,24 @@ def _person_id_for(email: str, key: str, now: datetime) -> int:
 
     Two sign-ups for different events lock different events, so both may try to create the
     same person at once: the upsert lets the database decide, and both get the one row."""
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
-    statement = insert(Person).values(email=email, name_key=key, created_at=now)
-    statement = statement.on_conflict_do_update(
-        index_elements=["email", "name_key"], set_={"email": statement.excluded.email}
-    ).returning(Person.id)
-    return db.session.execute(statement).scalar_one()
+    dialect = db.engine.dialect.name
+    statement = _PERSON_UPSERTS.get(dialect)
+    if statement is None:
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+        statement = insert(Person).values(
+            email=sa.bindparam("email"),
+            name_key=sa.bindparam("name_key"),
+            created_at=sa.bindparam("created_at"),
+        )
+        statement = _PERSON_UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=["email", "name_key"], set_={"email": statement.excluded.email}
+        ).returning(Person.id)
+    params = {"email": email, "name_key": key, "created_at": now}
+    return db.session.execute(statement, params).scalar_one()
 
 
 def is_drawn(event_id: int) -> bool:
-    return db.session.scalar(sa.select(LotteryDraw.id).filter_by(event_id=event_id)) is not None
+    return db.session.scalar(_DRAWN, {"event_id": event_id}) is not None
 
 
 def _apply_applicant(registration: Registration, applicant: Applicant) -> None:
@@ -354,14 +375,6 @@ def apply_accommodations(registration: Registration, codes: list[str], childcare
     for accommodation in Accommodation:
         setattr(registration, f"needs_{accommodation.value}", accommodation in codes)
     registration.childcare_ages = childcare_ages if Accommodation.CHILDCARE in codes else ""
-
-
-def _unique_ticket_code() -> str:
-    while True:
-        code = new_ticket_code()
-        taken = db.session.scalar(sa.select(Registration.id).where(Registration.ticket == code))
-        if taken is None:
-            return code
 
 
 # ---------------------------------------------------------------------------------------------

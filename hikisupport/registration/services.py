@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
 
 from hikisupport.core.database import transaction_info, utcnow
 from hikisupport.core.errors import DomainError, NotFound
@@ -158,6 +159,49 @@ def public_event(event_id: int) -> Event:
     if event is None or not event.is_public:
         raise NotFound("お探しの講座・講演会は見つかりませんでした。")
     return event
+
+
+# The event with its sessions, its confirmed count and whether it was drawn: one statement for
+# the pages of a sign-up (instead of the event, its sessions, the count and the draw apart).
+_PUBLIC_EVENT_STANDING = (
+    sa.select(
+        Event,
+        sa.select(sa.func.count())
+        .select_from(Registration)
+        .where(Registration.event_id == Event.id, Registration.status == CONFIRMED)
+        .correlate(Event)
+        .scalar_subquery(),
+        sa.exists().where(LotteryDraw.event_id == Event.id).correlate(Event),
+    )
+    .where(Event.id == sa.bindparam("event_id"))
+    .options(joinedload(Event.sessions))
+)
+
+
+def public_event_standing(event_id: int) -> tuple[Event, int, bool]:
+    """`public_event` with its confirmed count and whether it was drawn, in one query."""
+    row = db.session.execute(_PUBLIC_EVENT_STANDING, {"event_id": event_id}).unique().first()
+    if row is None or not row[0].is_public:
+        raise NotFound("お探しの講座・講演会は見つかりませんでした。")
+    event, confirmed, drawn = row
+    return event, confirmed, bool(drawn)
+
+
+# A registration with its event, the event's sessions and its person: the personal page (and
+# the pages under /r/<token>) in one statement.
+_BY_TOKEN = (
+    sa.select(Registration)
+    .where(Registration.token == sa.bindparam("token"))
+    .options(
+        joinedload(Registration.event).joinedload(Event.sessions),
+        joinedload(Registration.person),
+    )
+)
+
+
+def registration_by_token(token: str) -> Registration | None:
+    """The registration of a personal link, with what its pages show, in one query."""
+    return db.session.execute(_BY_TOKEN, {"token": token}).unique().scalar_one_or_none()
 
 
 @dataclass

@@ -32,6 +32,7 @@ for _name in (
     "RATELIMIT_STORAGE_URI",
     "MAX_CONTENT_LENGTH",
     "TRUSTED_PROXIES",
+    "PAGE_CACHE",
 ):
     os.environ.pop(_name, None)
 os.environ["HIKISUPPORT_INSTANCE_PATH"] = _instance = tempfile.mkdtemp(prefix="hikisupport-")

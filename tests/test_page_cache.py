@@ -45,10 +45,21 @@ def both_pages(app, event_id, email="hanako@example.jp"):
 
 
 def assert_cached_as_fresh(app, client, path):
-    cached = page(client, path)
-    again = page(client, path)  # from the cache for certain
-    assert without_csrf(again) == without_csrf(cached) == without_csrf(fresh(app, client, path))
-    return again
+    """The page from the cache is the page rendered afresh, and sets a session cookie (for
+    its CSRF token) exactly when the fresh one does. Each from a new browser."""
+    answers = []
+    for cache in (True, True, False):
+        app.config["PAGE_CACHE"] = cache
+        try:
+            response = app.test_client().get(path)
+        finally:
+            app.config["PAGE_CACHE"] = True
+        assert response.status_code == 200
+        answers.append(
+            (without_csrf(response.get_data(as_text=True)), "Set-Cookie" in response.headers)
+        )
+    assert answers[0] == answers[1] == answers[2]
+    return page(client, path)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 from sqlalchemy import inspect
@@ -55,13 +55,17 @@ def cached_page(
     page = pages.get(key)
     if page is None:
         page = render({name: marker(name) for name in values})
-        page = page.replace(generate_csrf(), marker(CSRF))
+        # The token Flask-WTF made for this request while rendering, if the page has a form.
+        token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+        if token:
+            page = page.replace(token, marker(CSRF))
         if len(pages) >= MAX_PAGES:
             pages.clear()
         pages[key] = page
-    for name, value in {**values, CSRF: generate_csrf()}.items():
+    for name, value in values.items():
         page = page.replace(marker(name), str(escape(value)))
-    return page
+    # Always made, as constructing the page's form does (a session cookie holds its secret).
+    return page.replace(marker(CSRF), generate_csrf())
 
 
 def clear(app) -> None:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from hikisupport.core.database import transaction_info, utcnow
 from hikisupport.core.errors import DomainError, NotFound
@@ -215,6 +215,14 @@ class SignUpResult:
 # Queries
 
 
+_LOCK_EVENT = (
+    sa.select(Event)
+    .where(Event.id == sa.bindparam("event_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_event(event_id: int) -> Event | None:
     """Load the event holding its lock until the transaction ends (see the module docstring).
 
@@ -223,12 +231,7 @@ def lock_event(event_id: int) -> Event | None:
     locked = transaction_info(db.session).setdefault("locked_events", {})
     if event_id in locked:
         return locked[event_id]
-    event = db.session.scalar(
-        sa.select(Event)
-        .where(Event.id == event_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    event = db.session.scalar(_LOCK_EVENT, {"event_id": event_id})
     if event is not None:
         locked[event_id] = event
     return event
@@ -251,6 +254,13 @@ _LAST_WAITLIST_POSITION = sa.select(
     sa.func.coalesce(sa.func.max(Registration.waitlist_position), 0)
 ).where(Registration.event_id == sa.bindparam("event_id"), Registration.status == WAITLISTED)
 _PERSON_UPSERTS: dict[str, sa.Executable] = {}
+# What `register` decides on, under the event's lock, in one statement: the confirmed count,
+# whether the draw was made, the last waitlist position.
+_SEATS = sa.select(
+    _COUNT_CONFIRMED.scalar_subquery(),
+    sa.exists(_DRAWN),
+    _LAST_WAITLIST_POSITION.scalar_subquery(),
+)
 
 
 def count_confirmed(event_id: int) -> int:
@@ -267,10 +277,6 @@ def confirmed_counts(event_ids: list[int]) -> dict[int, int]:
         .group_by(Registration.event_id)
     )
     return {event_id: count for event_id, count in rows}
-
-
-def _last_waitlist_position(event_id: int) -> int:
-    return db.session.scalar(_LAST_WAITLIST_POSITION, {"event_id": event_id})
 
 
 def registration_period_text(event: Event) -> str:
@@ -311,7 +317,8 @@ def register(
     event = lock_event(event.id)  # a no-op if the caller locked it already
     key = name_key(applicant.family_name_kana, applicant.given_name_kana)
     if applicant.email:
-        person_id = _person_id_for(applicant.email, key, now)
+        person = _person_for(applicant.email, key, now)
+        person_id = person.id
         existing = db.session.scalar(
             _LIVE_OF_PERSON, {"event_id": event.id, "person_id": person_id}
         )
@@ -328,9 +335,8 @@ def register(
         db.session.flush()
         person_id = person.id
 
-    state = admission_state(
-        event, count_confirmed(event.id), is_drawn(event.id), now, by_staff=by_staff
-    )
+    confirmed, drawn, last_position = db.session.execute(_SEATS, {"event_id": event.id}).one()
+    state = admission_state(event, confirmed, bool(drawn), now, by_staff=by_staff)
     if (refusal := refusal_for(event, state)) is not None:
         raise refusal
     check_eligible(event, applicant.residency)
@@ -339,11 +345,11 @@ def register(
     elif state == AdmissionState.OPEN:
         status, position = CONFIRMED, None
     else:
-        status, position = WAITLISTED, _last_waitlist_position(event.id) + 1
+        status, position = WAITLISTED, last_position + 1
 
     registration = Registration(
         event=event,
-        person_id=person_id,
+        person=person,
         created_at=now,
         token=new_personal_token(),
         # No look-up first: a clash of two random 10-character codes (about 49 bits) is left
@@ -378,25 +384,34 @@ def register(
     return SignUpResult(registration, created=True)
 
 
-def _person_id_for(email: str, key: str, now: datetime) -> int:
+def _person_for(email: str, key: str, now: datetime) -> Person:
     """The id of the person with this address and name, created if new, in one statement.
 
     Two sign-ups for different events lock different events, so both may try to create the
-    same person at once: the upsert lets the database decide, and both get the one row."""
+    same person at once: the upsert lets the database decide, and both get the one row.
+    The person is then known to the session without reading the row back (its address and
+    name are what was just written; anything else is loaded if asked for)."""
     dialect = db.engine.dialect.name
     statement = _PERSON_UPSERTS.get(dialect)
     if statement is None:
         insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
-        statement = insert(Person).values(
+        persons = Person.__table__
+        statement = insert(persons).values(
             email=sa.bindparam("email"),
             name_key=sa.bindparam("name_key"),
             created_at=sa.bindparam("created_at"),
         )
         statement = _PERSON_UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=["email", "name_key"], set_={"email": statement.excluded.email}
-        ).returning(Person.id)
+        ).returning(persons.c.id)
     params = {"email": email, "name_key": key, "created_at": now}
-    return db.session.execute(statement, params).scalar_one()
+    person_id = db.session.execute(statement, params).scalar_one()
+    person = db.session.identity_map.get(db.session.identity_key(Person, person_id))
+    if person is None:
+        person = Person(id=person_id, email=email, name_key=key)
+        make_transient_to_detached(person)
+        db.session.add(person)
+    return person
 
 
 def is_drawn(event_id: int) -> bool:

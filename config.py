@@ -98,6 +98,13 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
+    # The blank sign-up form pages (step 1, step 2) rendered once per event and admission state
+    # and completed per request (core/pagecache.py). 0: render every page afresh.
+    PAGE_CACHE = _bool("PAGE_CACHE", True)
+    # Seconds each process holds the municipality's settings (municipality/services.py); saving
+    # them drops the process's copy at once, other processes see the change within this time.
+    MUNICIPALITY_CACHE_SECONDS = _int("MUNICIPALITY_CACHE_SECONDS", 5)
+
     # A form's token expires (a page left open on a shared PC); an expired one gets a page that
     # says so and keeps what was typed on the application form.
     WTF_CSRF_TIME_LIMIT = _int("WTF_CSRF_TIME_LIMIT", 3600)
@@ -126,6 +133,8 @@ class TestingConfig(Config):
     MAIL_DEFAULT_SENDER = "杉並区ひきこもりサポーター事務局 <noreply@hikisupport.test>"
     # Tests sign up many times from one address; the limit tests turn it on.
     RATELIMIT_ENABLED = False
+    # Tests change the settings directly in the database: never held between requests.
+    MUNICIPALITY_CACHE_SECONDS = 0
 
 
 class ProductionConfig(Config):

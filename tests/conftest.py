@@ -32,6 +32,9 @@ for _name in (
     "RATELIMIT_STORAGE_URI",
     "MAX_CONTENT_LENGTH",
     "TRUSTED_PROXIES",
+    "PAGE_CACHE",
+    "VERIFY_RATE_LIMIT",
+    "PAIR_RATE_LIMIT",
 ):
     os.environ.pop(_name, None)
 os.environ["HIKISUPPORT_INSTANCE_PATH"] = _instance = tempfile.mkdtemp(prefix="hikisupport-")

@@ -11,6 +11,7 @@ look at, because a duplicate mail is worse than a late one.
 from __future__ import annotations
 
 import email.policy
+import functools
 import logging
 import smtplib
 from collections.abc import Callable
@@ -110,21 +111,31 @@ def sent_recently(
 ) -> int:
     """How many mails were queued for `recipient` since `now - within` (of one kind, about one
     row, caused by residents — when given). Counted in the database, so every worker agrees."""
+    params = {"recipient": recipient, "since": now - within}
+    if kind is not None:
+        params["kind"] = kind
+    if about is not None:
+        params["about_type"], params["about_id"] = about_of(about)
+    if by_resident is not None:
+        params["by_resident"] = by_resident
+    return db.session.scalar(_count_statement(frozenset(params)), params)
+
+
+@functools.cache
+def _count_statement(criteria: frozenset[str]) -> sa.Select:
+    """The count of `sent_recently` for one set of criteria, built once (it runs on every
+    sign-up and every request for a link)."""
     query = (
         sa.select(sa.func.count())
         .select_from(OutboxMessage)
-        .where(OutboxMessage.recipient == recipient, OutboxMessage.created_at > now - within)
-    )
-    if kind is not None:
-        query = query.where(OutboxMessage.kind == kind)
-    if about is not None:
-        about_type, about_id = about_of(about)
-        query = query.where(
-            OutboxMessage.about_type == about_type, OutboxMessage.about_id == about_id
+        .where(
+            OutboxMessage.recipient == sa.bindparam("recipient"),
+            OutboxMessage.created_at > sa.bindparam("since"),
         )
-    if by_resident is not None:
-        query = query.where(OutboxMessage.by_resident == by_resident)
-    return db.session.scalar(query)
+    )
+    for name in sorted(criteria - {"recipient", "since"}):
+        query = query.where(getattr(OutboxMessage, name) == sa.bindparam(name))
+    return query
 
 
 def _serialise_per_address(recipient: str) -> None:
@@ -147,6 +158,7 @@ def queue(
     build_attachments: str = "",
     by_resident: bool = False,
     build_body: str = "",
+    flush: bool = True,
 ) -> OutboxMessage | None:
     """Add a mail to the outbox in the current transaction (flushes, never commits).
 
@@ -155,7 +167,8 @@ def queue(
     builder that writes the text when the mail is sent (instead of `body_text`).
     `by_resident`: a resident's own action caused it (a sign-up, a cancellation, asking for a
     link); such a mail is not queued (None) once RESIDENT_MAILS_PER_HOUR of them went to the
-    address in the last hour, so a sign-up/cancel loop cannot flood anyone's inbox."""
+    address in the last hour, so a sign-up/cancel loop cannot flood anyone's inbox.
+    `flush=False`: only added to the session, for a caller that flushes it with other rows."""
     if build_attachments:
         _builder(build_attachments)  # refuse a name nobody registered, now and not at send
     if by_resident:
@@ -181,7 +194,8 @@ def queue(
         next_attempt_at=utcnow(),
     )
     db.session.add(message)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return message
 
 

@@ -47,6 +47,7 @@ def _queue(
     registration: Registration,
     with_ticket=False,
     by_resident=False,
+    flush=True,
     **extra,
 ):
     if not registration.email:
@@ -67,6 +68,7 @@ def _queue(
         build_attachments=TICKET if with_ticket else "",
         by_resident=by_resident,
         build_body="" if extra else BODY,
+        flush=flush,
     )
 
 
@@ -113,22 +115,24 @@ def ticket_parts(message: OutboxMessage) -> list[MailPart]:
     ]
 
 
-def confirmed(registration: Registration, by_resident: bool = False) -> None:
+def confirmed(registration: Registration, by_resident: bool = False, flush: bool = True) -> None:
     _queue(
         "confirmed",
         f"【参加決定】{registration.event.title}",
         registration,
         with_ticket=True,
         by_resident=by_resident,
+        flush=flush,
     )
 
 
-def waitlisted(registration: Registration, by_resident: bool = False) -> None:
+def waitlisted(registration: Registration, by_resident: bool = False, flush: bool = True) -> None:
     _queue(
         "waitlisted",
         f"【キャンセル待ち受付】{registration.event.title}",
         registration,
         by_resident=by_resident,
+        flush=flush,
     )
 
 
@@ -151,12 +155,13 @@ def cancelled(registration: Registration, by_resident: bool = False) -> None:
     )
 
 
-def applied(registration: Registration, by_resident: bool = False) -> None:
+def applied(registration: Registration, by_resident: bool = False, flush: bool = True) -> None:
     _queue(
         "applied",
         f"【抽選申込受付】{registration.event.title}",
         registration,
         by_resident=by_resident,
+        flush=flush,
     )
 
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from hikisupport.core.database import transaction_info, utcnow
 from hikisupport.core.errors import DomainError, NotFound
@@ -160,6 +161,49 @@ def public_event(event_id: int) -> Event:
     return event
 
 
+# The event with its sessions, its confirmed count and whether it was drawn: one statement for
+# the pages of a sign-up (instead of the event, its sessions, the count and the draw apart).
+_PUBLIC_EVENT_STANDING = (
+    sa.select(
+        Event,
+        sa.select(sa.func.count())
+        .select_from(Registration)
+        .where(Registration.event_id == Event.id, Registration.status == CONFIRMED)
+        .correlate(Event)
+        .scalar_subquery(),
+        sa.exists().where(LotteryDraw.event_id == Event.id).correlate(Event),
+    )
+    .where(Event.id == sa.bindparam("event_id"))
+    .options(joinedload(Event.sessions))
+)
+
+
+def public_event_standing(event_id: int) -> tuple[Event, int, bool]:
+    """`public_event` with its confirmed count and whether it was drawn, in one query."""
+    row = db.session.execute(_PUBLIC_EVENT_STANDING, {"event_id": event_id}).unique().first()
+    if row is None or not row[0].is_public:
+        raise NotFound("お探しの講座・講演会は見つかりませんでした。")
+    event, confirmed, drawn = row
+    return event, confirmed, bool(drawn)
+
+
+# A registration with its event, the event's sessions and its person: the personal page (and
+# the pages under /r/<token>) in one statement.
+_BY_TOKEN = (
+    sa.select(Registration)
+    .where(Registration.token == sa.bindparam("token"))
+    .options(
+        joinedload(Registration.event).joinedload(Event.sessions),
+        joinedload(Registration.person),
+    )
+)
+
+
+def registration_by_token(token: str) -> Registration | None:
+    """The registration of a personal link, with what its pages show, in one query."""
+    return db.session.execute(_BY_TOKEN, {"token": token}).unique().scalar_one_or_none()
+
+
 @dataclass
 class SignUpResult:
     registration: Registration
@@ -171,6 +215,14 @@ class SignUpResult:
 # Queries
 
 
+_LOCK_EVENT = (
+    sa.select(Event)
+    .where(Event.id == sa.bindparam("event_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 def lock_event(event_id: int) -> Event | None:
     """Load the event holding its lock until the transaction ends (see the module docstring).
 
@@ -179,23 +231,40 @@ def lock_event(event_id: int) -> Event | None:
     locked = transaction_info(db.session).setdefault("locked_events", {})
     if event_id in locked:
         return locked[event_id]
-    event = db.session.scalar(
-        sa.select(Event)
-        .where(Event.id == event_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    event = db.session.scalar(_LOCK_EVENT, {"event_id": event_id})
     if event is not None:
         locked[event_id] = event
     return event
 
 
+# Statements run on every sign-up, built once: SQLAlchemy then reuses their cache key and
+# compiled form instead of building and hashing a new statement on each request.
+_COUNT_CONFIRMED = (
+    sa.select(sa.func.count())
+    .select_from(Registration)
+    .where(Registration.event_id == sa.bindparam("event_id"), Registration.status == CONFIRMED)
+)
+_LIVE_OF_PERSON = sa.select(Registration).where(
+    Registration.event_id == sa.bindparam("event_id"),
+    Registration.person_id == sa.bindparam("person_id"),
+    Registration.status != CANCELLED,
+)
+_DRAWN = sa.select(LotteryDraw.id).where(LotteryDraw.event_id == sa.bindparam("event_id"))
+_LAST_WAITLIST_POSITION = sa.select(
+    sa.func.coalesce(sa.func.max(Registration.waitlist_position), 0)
+).where(Registration.event_id == sa.bindparam("event_id"), Registration.status == WAITLISTED)
+_PERSON_UPSERTS: dict[str, sa.Executable] = {}
+# What `register` decides on, under the event's lock, in one statement: the confirmed count,
+# whether the draw was made, the last waitlist position.
+_SEATS = sa.select(
+    _COUNT_CONFIRMED.scalar_subquery(),
+    sa.exists(_DRAWN),
+    _LAST_WAITLIST_POSITION.scalar_subquery(),
+)
+
+
 def count_confirmed(event_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Registration)
-        .where(Registration.event_id == event_id, Registration.status == CONFIRMED)
-    )
+    return db.session.scalar(_COUNT_CONFIRMED, {"event_id": event_id})
 
 
 def confirmed_counts(event_ids: list[int]) -> dict[int, int]:
@@ -208,14 +277,6 @@ def confirmed_counts(event_ids: list[int]) -> dict[int, int]:
         .group_by(Registration.event_id)
     )
     return {event_id: count for event_id, count in rows}
-
-
-def _last_waitlist_position(event_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.max(Registration.waitlist_position), 0)).where(
-            Registration.event_id == event_id, Registration.status == WAITLISTED
-        )
-    )
 
 
 def registration_period_text(event: Event) -> str:
@@ -256,13 +317,10 @@ def register(
     event = lock_event(event.id)  # a no-op if the caller locked it already
     key = name_key(applicant.family_name_kana, applicant.given_name_kana)
     if applicant.email:
-        person_id = _person_id_for(applicant.email, key, now)
+        person = _person_for(applicant.email, key, now)
+        person_id = person.id
         existing = db.session.scalar(
-            sa.select(Registration).where(
-                Registration.event_id == event.id,
-                Registration.person_id == person_id,
-                Registration.status != CANCELLED,
-            )
+            _LIVE_OF_PERSON, {"event_id": event.id, "person_id": person_id}
         )
         if existing is not None:
             if by_staff:
@@ -277,9 +335,8 @@ def register(
         db.session.flush()
         person_id = person.id
 
-    state = admission_state(
-        event, count_confirmed(event.id), is_drawn(event.id), now, by_staff=by_staff
-    )
+    confirmed, drawn, last_position = db.session.execute(_SEATS, {"event_id": event.id}).one()
+    state = admission_state(event, confirmed, bool(drawn), now, by_staff=by_staff)
     if (refusal := refusal_for(event, state)) is not None:
         raise refusal
     check_eligible(event, applicant.residency)
@@ -288,14 +345,17 @@ def register(
     elif state == AdmissionState.OPEN:
         status, position = CONFIRMED, None
     else:
-        status, position = WAITLISTED, _last_waitlist_position(event.id) + 1
+        status, position = WAITLISTED, last_position + 1
 
     registration = Registration(
         event=event,
-        person_id=person_id,
+        person=person,
         created_at=now,
         token=new_personal_token(),
-        ticket=_unique_ticket_code(),
+        # No look-up first: a clash of two random 10-character codes (about 49 bits) is left
+        # to the unique constraint, which refuses it (the sign-up is rolled back, not saved
+        # with a shared code).
+        ticket=new_ticket_code(),
         status=status,
         waitlist_position=position,
         confirmed_at=now if status == CONFIRMED else None,
@@ -306,36 +366,56 @@ def register(
     db.session.add(registration)
     db.session.flush()
 
+    # The mail and the audit row are added together and written in one flush.
     {
         CONFIRMED: notifications.confirmed,
         WAITLISTED: notifications.waitlisted,
         APPLIED: notifications.applied,
-    }[status](registration, by_resident=not by_staff)
+    }[status](registration, by_resident=not by_staff, flush=False)
     audit.record(
         "registration.create",
         registration,
+        flush=False,
         status=status,
         source=source,
         by="staff" if by_staff else "resident",
     )
+    db.session.flush()
     return SignUpResult(registration, created=True)
 
 
-def _person_id_for(email: str, key: str, now: datetime) -> int:
+def _person_for(email: str, key: str, now: datetime) -> Person:
     """The id of the person with this address and name, created if new, in one statement.
 
     Two sign-ups for different events lock different events, so both may try to create the
-    same person at once: the upsert lets the database decide, and both get the one row."""
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
-    statement = insert(Person).values(email=email, name_key=key, created_at=now)
-    statement = statement.on_conflict_do_update(
-        index_elements=["email", "name_key"], set_={"email": statement.excluded.email}
-    ).returning(Person.id)
-    return db.session.execute(statement).scalar_one()
+    same person at once: the upsert lets the database decide, and both get the one row.
+    The person is then known to the session without reading the row back (its address and
+    name are what was just written; anything else is loaded if asked for)."""
+    dialect = db.engine.dialect.name
+    statement = _PERSON_UPSERTS.get(dialect)
+    if statement is None:
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+        persons = Person.__table__
+        statement = insert(persons).values(
+            email=sa.bindparam("email"),
+            name_key=sa.bindparam("name_key"),
+            created_at=sa.bindparam("created_at"),
+        )
+        statement = _PERSON_UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=["email", "name_key"], set_={"email": statement.excluded.email}
+        ).returning(persons.c.id)
+    params = {"email": email, "name_key": key, "created_at": now}
+    person_id = db.session.execute(statement, params).scalar_one()
+    person = db.session.identity_map.get(db.session.identity_key(Person, person_id))
+    if person is None:
+        person = Person(id=person_id, email=email, name_key=key)
+        make_transient_to_detached(person)
+        db.session.add(person)
+    return person
 
 
 def is_drawn(event_id: int) -> bool:
-    return db.session.scalar(sa.select(LotteryDraw.id).filter_by(event_id=event_id)) is not None
+    return db.session.scalar(_DRAWN, {"event_id": event_id}) is not None
 
 
 def _apply_applicant(registration: Registration, applicant: Applicant) -> None:
@@ -354,14 +434,6 @@ def apply_accommodations(registration: Registration, codes: list[str], childcare
     for accommodation in Accommodation:
         setattr(registration, f"needs_{accommodation.value}", accommodation in codes)
     registration.childcare_ages = childcare_ages if Accommodation.CHILDCARE in codes else ""
-
-
-def _unique_ticket_code() -> str:
-    while True:
-        code = new_ticket_code()
-        taken = db.session.scalar(sa.select(Registration.id).where(Registration.ticket == code))
-        if taken is None:
-            return code
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,16 +20,17 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy.orm import joinedload
 
 from hikisupport.core.database import utcnow
 from hikisupport.core.errors import answer_refusals_with
 from hikisupport.core.extensions import db
 from hikisupport.core.limits import per_client
+from hikisupport.core.pagecache import cached_page, row_state
 from hikisupport.core.urls import base_host
 from hikisupport.models import Event, LotteryDraw, Registration
+from hikisupport.municipality.services import current_municipality
 from hikisupport.registration import links, services
-from hikisupport.registration.availability import event_availability
+from hikisupport.registration.availability import Availability, availability, event_availability
 from hikisupport.registration.forms import DetailsForm, EmailForm, RegistrationForm
 from hikisupport.registration.tickets import calendar_filename, calendar_ics, ticket_svg_data_uri
 
@@ -37,29 +38,52 @@ bp = Blueprint("registration", __name__)
 
 
 def _registration_or_404(token: str) -> Registration:
-    registration = db.session.scalar(
-        db.select(Registration)
-        .filter_by(token=token)
-        .options(joinedload(Registration.event).selectinload(Event.sessions))
-    )
-    return registration or abort(404)
+    return services.registration_by_token(token) or abort(404)
 
 
 # ---------------------------------------------------------------------------------------------
 # Step 1: the address
 
 
-def _email_page(event_id: int, form):
-    event = services.public_event(event_id)
-    return render_template(
-        "registration/email.html", event=event, form=form, availability=event_availability(event)
+def _event_standing(event_id: int) -> tuple[Event, Availability]:
+    """The public event and where it stands, from one query."""
+    event, confirmed, drawn = services.public_event_standing(event_id)
+    return event, availability(event, confirmed, drawn=drawn)
+
+
+def _page_key(template: str, event: Event, standing: Availability) -> tuple:
+    """All a blank form page shows: the event and its sessions as they are now, the admission
+    state, the municipality (see core/pagecache.py)."""
+    return (
+        template,
+        row_state(event),
+        tuple(row_state(session) for session in event.sessions),
+        standing.state,
+        row_state(current_municipality()),
     )
+
+
+def _email_page(event_id: int, form=None):
+    """Step 1's page; the blank one from the page cache, one with errors rendered afresh."""
+    event, standing = _event_standing(event_id)
+
+    def render(_values):
+        return render_template(
+            "registration/email.html",
+            event=event,
+            form=form if form is not None else EmailForm(),
+            availability=standing,
+        )
+
+    if form is not None:
+        return render({})
+    return cached_page(_page_key("registration/email.html", event, standing), render, {})
 
 
 @bp.get("/events/<id:event_id>/register")
 def register_form(event_id: int):
     """Step 1: the address alone (also how a lost personal link is mailed again)."""
-    return _email_page(event_id, EmailForm())
+    return _email_page(event_id)
 
 
 @bp.post("/events/<id:event_id>/register")
@@ -95,8 +119,18 @@ def _address_from(event: Event, token: str) -> str:
         abort(make_response(page, status))
 
 
-def _apply_page(event: Event, token: str, email: str, form, refusal=None, another=False):
-    registrations = services.live_registrations_of(email, event.id)
+def _apply_page(
+    event: Event,
+    token: str,
+    email: str,
+    form,
+    refusal=None,
+    another=False,
+    registrations=None,
+    standing: Availability | None = None,
+):
+    if registrations is None:
+        registrations = services.live_registrations_of(email, event.id)
     return render_template(
         "registration/form.html",
         event=event,
@@ -105,18 +139,47 @@ def _apply_page(event: Event, token: str, email: str, form, refusal=None, anothe
         form=form,
         registrations=registrations,
         show_form=another or not registrations or bool(form.errors) or refusal is not None,
-        availability=event_availability(event),
+        availability=standing or event_availability(event),
         refusal=refusal,
     )
 
 
 @bp.get("/events/<id:event_id>/apply/<apply_token:apply_token>")
 def apply_form(event_id: int, apply_token: str):
-    """The application form for the address in the link (and who on it already applied)."""
-    event = services.public_event(event_id)
+    """The application form for the address in the link (and who on it already applied).
+
+    The blank form (nobody on the address signed up yet) comes from the page cache, with the
+    address, the link's token and the CSRF token put in."""
+    event, standing = _event_standing(event_id)
     email = _address_from(event, apply_token)
-    another = request.args.get("another") == "1"
-    return _apply_page(event, apply_token, email, RegistrationForm(), another=another)
+    registrations = services.live_registrations_of(email, event.id)
+    if registrations:
+        another = request.args.get("another") == "1"
+        return _apply_page(
+            event,
+            apply_token,
+            email,
+            RegistrationForm(),
+            another=another,
+            registrations=registrations,
+            standing=standing,
+        )
+
+    def render(values):
+        return render_template(
+            "registration/form.html",
+            event=event,
+            token=values["token"],
+            email=values["email"],
+            form=RegistrationForm(),
+            registrations=[],
+            show_form=True,
+            availability=standing,
+            refusal=None,
+        )
+
+    key = _page_key("registration/form.html", event, standing)
+    return cached_page(key, render, {"token": apply_token, "email": email})
 
 
 @bp.post("/events/<id:event_id>/apply/<apply_token:apply_token>")

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from hikisupport.core.errors import Invalid
 from hikisupport.core.extensions import db
 from hikisupport.models import IndicatorTarget, Municipality, Residency
+from hikisupport.municipality.services import forget_municipality
 from hikisupport.staff import audit
 
 
@@ -103,6 +104,7 @@ def update(municipality: Municipality, new: IndicatorSettings) -> None:
         if getattr(before, key) != getattr(after, key)
     }
     audit.record("indicator.update", municipality, changes=changes)
+    forget_municipality()  # this process's pages and mails read the new settings
 
 
 def _plain(value):

@@ -32,8 +32,9 @@ from hikisupport.models import (
 from hikisupport.staff.access import current_caller
 
 
-def record(action: str, obj=None, /, **detail) -> AuditLog:
-    """Add an audit row to the current transaction (flushes, never commits)."""
+def record(action: str, obj=None, /, *, flush: bool = True, **detail) -> AuditLog:
+    """Add an audit row to the current transaction (flushes, never commits; `flush=False`:
+    only added, for a caller that flushes it with other rows)."""
     caller = current_caller() if has_request_context() else None
     if caller is not None and caller.is_device:
         detail.setdefault("device_id", caller.id)
@@ -47,7 +48,8 @@ def record(action: str, obj=None, /, **detail) -> AuditLog:
         ip=(request.remote_addr or "") if has_request_context() else "cli",
     )
     db.session.add(entry)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return entry
 
 

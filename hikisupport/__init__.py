@@ -135,6 +135,7 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.demo.cli import demo_cli
     from hikisupport.directory.staff_views import bp as staff_directory_bp
     from hikisupport.directory.views import bp as directory_bp
+    from hikisupport.events.services import register_change_hook
     from hikisupport.events.staff_views import bp as staff_events_bp
     from hikisupport.events.views import bp as events_bp
     from hikisupport.mail.cli import mail_cli
@@ -145,6 +146,7 @@ def _register_areas(app: Flask) -> None:
     from hikisupport.registration.cli import mail_remind
     from hikisupport.registration.staff_views import bp as staff_registrations_bp
     from hikisupport.registration.views import bp as registration_bp
+    from hikisupport.reports import participation
     from hikisupport.reports.api import bp as reports_api_bp
     from hikisupport.reports.cli import report_cli
     from hikisupport.reports.staff_views import bp as staff_reports_bp
@@ -168,6 +170,7 @@ def _register_areas(app: Flask) -> None:
     # Check-in devices by their token (tried first: it needs no query unless the bearer token is
     # a device's), then staff by session cookie or API token.
     register_caller_loader(checkin_services.device_caller)
+    register_change_hook(app, participation.event_changed)
     staff_auth.init_app(app)
     municipality_templating.init_app(app)
     supporters_templating.init_app(app)

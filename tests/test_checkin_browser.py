@@ -272,6 +272,33 @@ def test_an_unknown_ticket_offline_is_unconfirmed_then_answered(browser: Browser
     context.close()
 
 
+def test_a_check_in_queued_while_a_send_is_under_way_goes_out_right_after_it(
+    browser: Browser, site: Site
+):
+    """A slow network: the first check-in's send is still on its way when the next person is
+    checked in. The second must follow as soon as the first send ends — not wait for the
+    15-second interval (the noisy hall's organizer watches 「送信待ち」)."""
+    event_id, session_id, tickets = today_event(site, "遅い回線の講座")
+    _, code = pairing_code(site, event_id, "受付S")
+    context = tablet(browser, site)
+    page = context.new_page()
+    pair(page, code, "受付S")
+    wait_for_roster(page, 6)
+
+    def slow(route):
+        page.wait_for_timeout(1500)  # the batch is on a slow network
+        route.continue_()
+
+    page.route("**/api/v1/checkins/batch", slow)
+    type_code(page, tickets["杉並 花子"])
+    page.wait_for_function("document.querySelector('[data-pending]').textContent !== ''")
+    type_code(page, tickets["高円寺 次郎"])
+    # Well under the 15 s interval: sent right after the first send ended.
+    expect(page.locator("[data-pending]")).to_have_text("送信待ち 0", timeout=6000)
+    assert len(wait_for_rows(site, session_id, 2, timeout=5)) == 2
+    context.close()
+
+
 def test_two_tablets_offline_make_one_row_and_the_second_shows_the_first(
     browser: Browser, site: Site
 ):

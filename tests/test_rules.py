@@ -27,7 +27,7 @@ from hikisupport.models import (
     StaffUser,
 )
 from hikisupport.registration import services
-from hikisupport.registration.services import AdmissionState, admission_state
+from hikisupport.registration.admission import AdmissionState, admission_state
 from hikisupport.staff import services as staff_services
 from hikisupport.staff.access import Caller, can_manage
 

@@ -9,20 +9,16 @@ from wtforms.validators import ValidationError
 
 from hikisupport.api import schemas
 from hikisupport.api.spec import PREFIX, endpoint, openapi_document
-from hikisupport.checkin import services as checkin
 from hikisupport.core.errors import Invalid
 from hikisupport.core.extensions import csrf
 from hikisupport.core.transaction import no_transaction, writes
 from hikisupport.events import services as manage
-from hikisupport.models import Session
-from hikisupport.rosters.services import Purpose, event_roster, session_roster, totals
+from hikisupport.rosters.services import Purpose, event_roster, totals
 from hikisupport.staff.access import (
     ALL_STAFF,
-    DEVICE,
     MANAGERS,
     current_caller,
     event_for_staff,
-    managed,
     public,
     requires,
 )
@@ -81,24 +77,6 @@ def event_registrations(event_id: int):
     rows = event_roster(event, Purpose.VIEW, via="api")
     return schemas.RegistrationList(
         registrations=[schemas.Registration.of(r.registration) for r in rows]
-    )
-
-
-@bp.get("/sessions/<id:session_id>/roster")
-@requires(*MANAGERS, DEVICE, personal_data=True, scope="organization")
-@writes  # the audit row
-@endpoint(ok={200: schemas.Roster}, errors=(401, 403, 404))
-def roster(session_id: int):
-    """A session's confirmed registrations with their check-in times (organizer, admin, a
-    device of the event: names, フリガナ, tickets, status and check-in times are all it holds)."""
-    session = managed(Session, session_id)
-    if current_caller().is_device:
-        rows = checkin.device_roster(session)
-    else:
-        rows = session_roster(session, Purpose.VIEW, via="api")
-    return schemas.Roster(
-        session=schemas.RosterSession.of(session),
-        registrations=[schemas.RosterRow.of(row) for row in rows],
     )
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from hikisupport.api import schemas as api_schemas
 from hikisupport.api.spec import endpoint
 from hikisupport.checkin import schemas, services
 from hikisupport.core.extensions import csrf
 from hikisupport.core.transaction import writes
-from hikisupport.staff.access import DEVICE, MANAGERS, current_caller, requires
+from hikisupport.models import Session
+from hikisupport.rosters.services import Purpose, session_roster
+from hikisupport.staff.access import DEVICE, MANAGERS, current_caller, managed, requires
 
 bp = Blueprint("checkin", __name__)
 csrf.exempt(bp)  # the parent blueprint checks staff sessions' X-CSRFToken header
@@ -91,3 +94,21 @@ def walk_in(json: schemas.WalkInCreate):
     services.touch(services.calling_device())
     result = services.walk_in(session, person)
     return schemas.Checkin.of(result), result.http_status
+
+
+@bp.get("/sessions/<id:session_id>/roster")
+@requires(*MANAGERS, DEVICE, personal_data=True, scope="organization")
+@writes  # the audit row
+@endpoint(ok={200: api_schemas.Roster}, errors=(401, 403, 404))
+def roster(session_id: int):
+    """A session's confirmed registrations with their check-in times (organizer, admin, a
+    device of the event: names, フリガナ, tickets, status and check-in times are all it holds)."""
+    session = managed(Session, session_id)
+    if current_caller().is_device:
+        rows = services.device_roster(session)
+    else:
+        rows = session_roster(session, Purpose.VIEW, via="api")
+    return api_schemas.Roster(
+        session=api_schemas.RosterSession.of(session),
+        registrations=[api_schemas.RosterRow.of(row) for row in rows],
+    )

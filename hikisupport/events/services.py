@@ -4,10 +4,12 @@ the JSON API alike. Functions flush, never commit."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 
 from hikisupport.core.database import utcnow
 from hikisupport.core.errors import Invalid
@@ -28,7 +30,6 @@ from hikisupport.models import (
     StaffRole,
 )
 from hikisupport.registration.services import count_confirmed, lock_event, promote_next
-from hikisupport.reports import participation
 from hikisupport.staff import audit
 
 MAX_CAPACITY = 10_000
@@ -252,6 +253,26 @@ def _apply(event: Event, data: EventInput) -> None:
         event.status = data.status
 
 
+# Areas keeping data derived from an event's kind and session times (the lecture figures of
+# the policy report) are told of an edit that changed them, in the edit's transaction.
+_CHANGE_HOOKS = "hikisupport_event_change_hooks"
+
+
+def register_change_hook(app: Flask, hook: Callable[[Event], None]) -> None:
+    hooks = app.extensions.setdefault(_CHANGE_HOOKS, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def _shape(event: Event) -> tuple:
+    return (event.kind, sorted((s.id, s.starts_at) for s in event.sessions))
+
+
+def _changed(event: Event) -> None:
+    for hook in current_app.extensions.get(_CHANGE_HOOKS, []):
+        hook(event)
+
+
 def update_event(event: Event, data: EventInput, now: datetime | None = None) -> Event:
     """Change an event. Capacity cannot go below the confirmed count; more seats promote
     from the waitlist; a session with attendance cannot be removed."""
@@ -280,7 +301,7 @@ def update_event(event: Event, data: EventInput, now: datetime | None = None) ->
         raise invalid(errors)
 
     before = {"capacity": event.capacity, "status": event.status, "title": event.title}
-    kind_before = event.kind
+    shape_before = _shape(event)
     _apply(event, data)
     event.registration_opens_at = data.registration_opens_at or event.registration_opens_at
     _, closes = _period(data, now)
@@ -301,8 +322,8 @@ def update_event(event: Event, data: EventInput, now: datetime | None = None) ->
         sessions.append(session)
     _renumber(event, sessions)
     db.session.flush()
-    if EventKind.LECTURE in (kind_before, event.kind):  # sessions may have moved fiscal year
-        participation.refresh_event(event.id)
+    if _shape(event) != shape_before:
+        _changed(event)
     if event.capacity > before["capacity"] or before["status"] != event.status:
         promote_next(event, now)
     audit.record(

@@ -19,8 +19,8 @@ from hikisupport.events import services as manage
 from hikisupport.events.forms import EventForm
 from hikisupport.models import Event, LotteryDraw, Organization
 from hikisupport.registration import contacts, lottery, services
+from hikisupport.registration.admission import confirmed_counts
 from hikisupport.registration.availability import event_availability
-from hikisupport.registration.services import confirmed_counts
 from hikisupport.rosters.services import totals
 from hikisupport.staff.access import (
     ALL_STAFF,

@@ -1,6 +1,6 @@
 """Whether an event takes sign-ups now and how many seats are left, as residents see it.
 
-The state itself is `services.admission_state`, the rule `register` applies; this module only
+The state itself is `admission.admission_state`, the rule `register` applies; this module only
 gathers the counts for it and words it.
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
 from hikisupport.models import Event, EventStatus, LotteryDraw, Session
-from hikisupport.registration.services import (
+from hikisupport.registration.admission import (
     ACCEPTING,
     AdmissionState,
     admission_state,

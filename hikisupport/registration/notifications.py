@@ -6,11 +6,14 @@ from datetime import datetime
 
 from flask import render_template
 
+from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
 from hikisupport.core.urls import base_host, external_url
 from hikisupport.mail.outbox import MailPart, queue
 from hikisupport.models import ContactReason, Event, OutboxMessage, Registration
 from hikisupport.registration import contacts, links
+from hikisupport.registration.admission import live_registrations_of
+from hikisupport.registration.availability import event_availability
 from hikisupport.registration.tickets import calendar_filename, calendar_ics, ticket_png
 
 QR_CONTENT_ID = "ticket-qr@hikisupport"
@@ -222,7 +225,6 @@ def apply_link(event: Event, email: str, now: datetime) -> OutboxMessage | None:
 
     Only the row is written here; the text (and the signed link in it) is written when the mail
     is sent, with the registrations as they are then."""
-    from hikisupport.registration.availability import event_availability
 
     accepting = event_availability(event, now).accepts_sign_ups or now < event.registration_opens_at
     subject = "【申し込みフォームのご案内】" if accepting else "【お申し込み内容の確認】"
@@ -238,9 +240,6 @@ def apply_link(event: Event, email: str, now: datetime) -> OutboxMessage | None:
 
 
 def _apply_body(message: OutboxMessage) -> tuple[str, str]:
-    from hikisupport.core.database import utcnow
-    from hikisupport.registration import services
-    from hikisupport.registration.availability import event_availability
 
     event = db.session.get(Event, message.about_id)
     if event is None:
@@ -249,7 +248,7 @@ def _apply_body(message: OutboxMessage) -> tuple[str, str]:
     token = links.make_token(event.id, email)
     context = {
         "event": event,
-        "registrations": services.live_registrations_of(email, event.id),
+        "registrations": live_registrations_of(email, event.id),
         "personal_url": personal_url,
         "availability": event_availability(event, now),
         "apply_url": apply_url(event.id, token),

@@ -10,7 +10,6 @@ Functions here flush, never commit: the request (or CLI command) commits once.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -38,6 +37,7 @@ from hikisupport.models import (
 )
 from hikisupport.models.people import name_key
 from hikisupport.registration import notifications
+from hikisupport.registration.admission import AdmissionState, admission_state
 from hikisupport.registration.tickets import new_personal_token, new_ticket_code
 from hikisupport.staff import audit
 
@@ -96,46 +96,6 @@ class AlreadyRegistered(SignUpRefused):
 
     def __init__(self, message: str):
         super().__init__(message, field="email")
-
-
-class AdmissionState(enum.StrEnum):
-    """Where an event stands for a new sign-up; what residents see and what `register` does."""
-
-    OPEN = "open"  # 受付中: a seat
-    WAITLIST = "waitlist"  # 満席・キャンセル待ち受付中
-    FULL = "full"  # 満席です (no waitlist)
-    LOTTERY = "lottery"  # 抽選申込受付中: an application for the draw
-    NOT_YET = "not_yet"  # 受付開始前
-    CLOSED = "closed"  # 受付終了 (or not published)
-    CANCELLED = "cancelled"  # 中止
-
-
-# The states in which a resident can sign up.
-ACCEPTING = frozenset({AdmissionState.OPEN, AdmissionState.WAITLIST, AdmissionState.LOTTERY})
-
-
-def admission_state(
-    event: Event, confirmed: int, drawn: bool, now: datetime, *, by_staff: bool = False
-) -> AdmissionState:
-    """The one rule of admission. Staff (`by_staff`) may enter people outside the registration
-    period and into a draft (a phone call after the deadline); a cancelled event takes nobody.
-    A lottery collects applications until it is drawn; after the draw seats go first come."""
-    if event.status == EventStatus.CANCELLED:
-        return AdmissionState.CANCELLED
-    if not by_staff:
-        if event.status != EventStatus.PUBLISHED:
-            return AdmissionState.CLOSED
-        if now < event.registration_opens_at:
-            return AdmissionState.NOT_YET
-        if now >= event.registration_closes_at:
-            return AdmissionState.CLOSED
-    if event.is_lottery and not drawn:
-        return AdmissionState.LOTTERY
-    if confirmed < event.capacity:
-        return AdmissionState.OPEN
-    if event.waitlist:
-        return AdmissionState.WAITLIST
-    return AdmissionState.FULL
 
 
 def refusal_for(event: Event, state: AdmissionState) -> SignUpRefused | None:
@@ -265,18 +225,6 @@ _SEATS = sa.select(
 
 def count_confirmed(event_id: int) -> int:
     return db.session.scalar(_COUNT_CONFIRMED, {"event_id": event_id})
-
-
-def confirmed_counts(event_ids: list[int]) -> dict[int, int]:
-    """Confirmed registrations per event, in one query."""
-    if not event_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Registration.event_id, sa.func.count())
-        .where(Registration.event_id.in_(event_ids), Registration.status == CONFIRMED)
-        .group_by(Registration.event_id)
-    )
-    return {event_id: count for event_id, count in rows}
 
 
 def registration_period_text(event: Event) -> str:
@@ -438,22 +386,6 @@ def apply_accommodations(registration: Registration, codes: list[str], childcare
 
 # ---------------------------------------------------------------------------------------------
 # Step 1: the address first, the form from the mailed link
-
-
-def live_registrations_of(email: str, event_id: int) -> list[Registration]:
-    """The live registrations of everyone on this address for the event, oldest first."""
-    return list(
-        db.session.scalars(
-            sa.select(Registration)
-            .join(Person, Person.id == Registration.person_id)
-            .where(
-                Person.email == email,
-                Registration.event_id == event_id,
-                Registration.status != CANCELLED,
-            )
-            .order_by(Registration.id)
-        )
-    )
 
 
 def request_apply_link(event: Event, email: str, now: datetime | None = None) -> bool:

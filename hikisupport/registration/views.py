@@ -29,7 +29,7 @@ from hikisupport.core.pagecache import cached_page, row_state
 from hikisupport.core.urls import base_host
 from hikisupport.models import Event, LotteryDraw, Registration
 from hikisupport.municipality.services import current_municipality
-from hikisupport.registration import links, services
+from hikisupport.registration import admission, links, services
 from hikisupport.registration.availability import Availability, availability, event_availability
 from hikisupport.registration.forms import DetailsForm, EmailForm, RegistrationForm
 from hikisupport.registration.tickets import calendar_filename, calendar_ics, ticket_svg_data_uri
@@ -130,7 +130,7 @@ def _apply_page(
     standing: Availability | None = None,
 ):
     if registrations is None:
-        registrations = services.live_registrations_of(email, event.id)
+        registrations = admission.live_registrations_of(email, event.id)
     return render_template(
         "registration/form.html",
         event=event,
@@ -152,7 +152,7 @@ def apply_form(event_id: int, apply_token: str):
     address, the link's token and the CSRF token put in."""
     event, standing = _event_standing(event_id)
     email = _address_from(event, apply_token)
-    registrations = services.live_registrations_of(email, event.id)
+    registrations = admission.live_registrations_of(email, event.id)
     if registrations:
         another = request.args.get("another") == "1"
         return _apply_page(

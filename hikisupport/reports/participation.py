@@ -9,7 +9,8 @@ counting wrong. It is called wherever lecture attendance can change:
 
 - every check-in, tick and undo, through the completion seam (`supporters.completion`);
 - a past course imported from a roster (`supporters.past_courses`);
-- an event's sessions moved or its kind changed (`events.services.update_event`);
+- an event's sessions moved or its kind changed (`event_changed`, the events area's change
+  hook, registered in ``create_app``);
 - `rebuild()`: the migration that creates the table, and ``flask report rebuild``.
 
 An attendance counts while it exists and ``undone_at`` is NULL; its fiscal year is its
@@ -87,6 +88,11 @@ def refresh_event(event_id: int) -> None:
             .distinct()
         )
     )
+
+
+def event_changed(event: Event) -> None:
+    """An event's kind or session times changed (`events.services.register_change_hook`)."""
+    refresh_event(event.id)
 
 
 def attendance_changed(registration: Registration, session: Session) -> None:

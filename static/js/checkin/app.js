@@ -27,6 +27,7 @@ const state = {
   undoSeconds: 60,
   undo: null, // {uuid, ticket, until}
   syncing: null,
+  syncAgain: false,
   scanner: null,
   lastCode: { text: "", at: 0 },
 };
@@ -423,9 +424,17 @@ async function sync() {
     return;
   }
   if (state.syncing) {
+    // Something was queued while a send was under way: send again when it ends, not only at
+    // the next interval (the new item was not in the list that send read).
+    state.syncAgain = true;
     return state.syncing;
   }
-  state.syncing = sendQueue().finally(() => { state.syncing = null; });
+  state.syncing = (async () => {
+    do {
+      state.syncAgain = false;
+      await sendQueue();
+    } while (state.syncAgain && state.online);
+  })().finally(() => { state.syncing = null; });
   return state.syncing;
 }
 

@@ -44,7 +44,11 @@ def main():
     parser.add_argument("--database-url")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--no-profile", action="store_true", help="CPU times only (no cProfile)")
+    parser.add_argument(
+        "--mail", action="store_true", help="then send the queued mails to an SMTP sink, timed"
+    )
     args = parser.parse_args()
+    sink = start_sink() if args.mail else None
 
     from flask_migrate import upgrade
 
@@ -62,6 +66,7 @@ def main():
             "SECRET_KEY": "profile-" + "x" * 40,
             "RATELIMIT_ENABLED": False,
             "APPLY_MAILS_PER_HOUR": 10**6,
+            **({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": sink.port} if sink else {}),
         }
     )
     with app.app_context():
@@ -129,9 +134,53 @@ def main():
     for kind, seconds in cpu.items():
         print(f"  {kind:14s} {seconds * 1000 / args.n:6.2f} ms")
     print(f"  {'sign-up total':14s} {sum(cpu.values()) * 1000 / args.n:6.2f} ms")
+    if sink:
+        send_timed(app)
+        sink.stop()
     if not args.no_profile:
         print(f"\nstep 2 POST (times inflated by cProfile), top {args.top} by cumulative time:")
         pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+
+
+def start_sink():
+    """An SMTP server that accepts everything (its own thread: not in the sender's CPU time)."""
+    from aiosmtpd.controller import Controller
+
+    class Accept:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from rush import free_port
+
+    controller = Controller(Accept(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    return controller
+
+
+def send_timed(app):
+    """What the mail worker spends per mail of each kind (this thread's CPU: building the
+    message, its attachments, SMTP, the outbox's transactions)."""
+    import sqlalchemy as sa
+
+    from hikisupport.core.extensions import db
+    from hikisupport.mail.outbox import deliver_due
+    from hikisupport.models import OutboxMessage
+
+    with app.app_context():
+        kinds: dict[str, list[int]] = {}
+        for message_id, kind in db.session.execute(
+            sa.select(OutboxMessage.id, OutboxMessage.kind).order_by(OutboxMessage.id)
+        ):
+            kinds.setdefault(kind, []).append(message_id)
+        db.session.remove()
+    print("mail worker, CPU per mail sent (to a local SMTP sink):")
+    for kind, ids in kinds.items():
+        with app.app_context():
+            t0 = time.thread_time()
+            report = deliver_due(only=ids, limit=len(ids))
+            spent = time.thread_time() - t0
+        print(f"  {kind:14s} {spent * 1000 / max(report.sent, 1):6.2f} ms  ({report.sent} sent)")
 
 
 if __name__ == "__main__":

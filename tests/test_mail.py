@@ -289,3 +289,36 @@ def test_the_mail_loop_survives_a_locked_database(make_event, sign_up_quietly, a
     assert result.exit_code == 0, result.output
     assert "retrying" in result.output and "sent 1" in result.output
     assert len(inbox.messages()) == 1
+
+
+def test_the_mail_loop_looks_again_at_once_after_sending(
+    make_event, sign_up_quietly, runner, inbox
+):
+    """In a rush, mails queued while a run was sending go out right after it, not an interval
+    later; an idle run waits the interval (here long: the test would take a minute)."""
+    import time
+
+    import hikisupport.mail.outbox as outbox
+
+    event = make_event()
+    sign_up_quietly(event.id, email="first@example.jp")
+    original, runs = outbox.deliver_due, []
+
+    def queue_more_during_the_first_run(*args, **kwargs):
+        report = original(*args, **kwargs)
+        runs.append(report.sent)
+        if len(runs) == 1:
+            sign_up_quietly(event.id, email="second@example.jp")  # arrived during the run
+        return report
+
+    outbox.deliver_due = queue_more_during_the_first_run
+    started = time.monotonic()
+    try:
+        result = runner.invoke(
+            args=["mail", "send", "--loop", "--interval", "60", "--max-runs", "2"]
+        )
+    finally:
+        outbox.deliver_due = original
+    assert result.exit_code == 0, result.output
+    assert runs == [1, 1] and len(inbox.messages()) == 2
+    assert time.monotonic() - started < 30  # no 60-second wait between the two runs

@@ -27,13 +27,15 @@ def mail_cli():
 )
 @click.option("--max-runs", type=int, default=0, hidden=True, help="Stop after N runs (tests).")
 def mail_send(loop: bool, interval: float | None, max_runs: int):
-    """Deliver the pending mails that are due (each at most once)."""
+    """Deliver the pending mails that are due (each at most once); with --loop, again at once
+    while there were mails to send, else after the interval."""
     from hikisupport.mail.outbox import deliver_due
 
     interval = current_app.config["MAIL_SEND_INTERVAL"] if interval is None else interval
     runs = 0
     while True:
         runs += 1
+        busy = False
         try:
             report = deliver_due()
         except OperationalError as error:
@@ -44,6 +46,9 @@ def mail_send(loop: bool, interval: float | None, max_runs: int):
             log.warning("mail send: database unavailable, retrying: %s", error.orig)
             click.echo(f"database unavailable ({type(error.orig).__name__}); retrying", err=True)
         else:
+            # Mails were sent and nothing failed: more may have been queued meanwhile (a rush);
+            # look again at once. Idle, or a failure (the relay down): wait the interval.
+            busy = bool(report.sent) and not report.failed and not report.stopped_early
             if report.sent or report.failed or not loop:
                 click.echo(str(report))
             if not loop:
@@ -52,4 +57,5 @@ def mail_send(loop: bool, interval: float | None, max_runs: int):
                 break
         if max_runs and runs >= max_runs:
             break
-        time.sleep(interval)
+        if not busy:
+            time.sleep(interval)

@@ -30,6 +30,13 @@ from hikisupport.supporters import services
 NAMES = ("山田", "花子", "川口", "次郎")
 
 
+def supporter_mails() -> int:
+    """Mails to linked supporters in the outbox."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(OutboxMessage).filter_by(kind="service_supporters")
+    )
+
+
 @pytest.fixture
 def places(make_service):
     """A published 居場所 and 相談窓口 (linkable), a 家族会, a paused and a closed 居場所."""
@@ -295,14 +302,7 @@ def test_an_organizer_mails_the_linked_supporters(
     page = confirm.get_data(as_text=True)
     assert "この内容で2名に送りますか" in page and 'name="confirm" value="1"' in page
     db.session.commit()
-    assert (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(OutboxMessage)
-            .filter_by(kind="service_supporters")
-        )
-        == 0
-    )
+    assert supporter_mails() == 0
     # 「内容を直す」 goes back to the form with the text kept.
     back = organizer.post(path, data={**fields, "confirm": "1", "back": "1"})
     assert back.status_code == 200 and "フォローアップ研修のご案内" in back.get_data(as_text=True)
@@ -356,14 +356,7 @@ def test_the_mail_form_refuses_bad_input(
         assert response.status_code == 422
         assert message in response.get_data(as_text=True)
     db.session.commit()
-    assert (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(OutboxMessage)
-            .filter_by(kind="service_supporters")
-        )
-        == 0
-    )
+    assert supporter_mails() == 0
 
 
 def test_mailing_a_service_without_supporters_is_refused(places, staff_world, login_as):

@@ -370,3 +370,27 @@ def test_production_refuses_the_development_mailbox(monkeypatch):
         create_app(
             {"SQLALCHEMY_DATABASE_URI": "sqlite://", "DEV_MAILBOX": True, "TRUSTED_PROXIES": 1}
         )
+
+
+def test_a_ticket_code_that_clashes_is_a_clear_409_and_nothing_is_saved(
+    make_event, sign_up, monkeypatch, caplog
+):
+    """A sign-up's ticket code is not looked up first: the unique constraint decides. A clash
+    (about 1 in 2⁵⁰) answers 409 with a message to send again — not a 500 — saves nothing, and
+    logs the constraint, not the value."""
+    from hikisupport.registration import services
+
+    event = make_event(capacity=10)
+    first = sign_up(event.id, email="first@example.jp")
+    assert first.status_code == 303
+    taken = db.session.scalar(sa.select(Registration.ticket))
+    monkeypatch.setattr(services, "new_ticket_code", lambda: taken)
+    clash = sign_up(event.id, email="second@example.jp", given_name="次郎")
+    assert clash.status_code == 409
+    assert "もう一度送信してください" in clash.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 1
+    assert not [r for r in caplog.records if "second@example.jp" in r.getMessage()]
+    monkeypatch.undo()
+    again = sign_up(event.id, email="second@example.jp", given_name="次郎")
+    assert again.status_code == 303  # sending again works

@@ -168,6 +168,16 @@ def is_lock_timeout(error: sa.exc.OperationalError) -> bool:
     return any(text in str(original) for text in _SQLITE_BUSY)
 
 
+CLASH = "同時に処理された操作と重なったため、保存しませんでした。もう一度送信してください。"
+
+
+def is_unique_violation(error: sa.exc.IntegrityError) -> bool:
+    original = getattr(error, "orig", None)
+    return getattr(original, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(
+        original
+    )
+
+
 def register(app: Flask) -> None:
     app.after_request(standard_headers(app))
 
@@ -219,6 +229,23 @@ def register(app: Flask) -> None:
         if is_api_request():
             body["error"] = "busy"
         return body, status, {"Retry-After": str(app.config.get("BUSY_RETRY_AFTER", 5))}
+
+    @app.errorhandler(sa.exc.IntegrityError)
+    def clash(error: sa.exc.IntegrityError):
+        """A unique constraint refused a row the rules had let through: two requests at once
+        (or a random code that clashed — a new sign-up's ticket is not looked up first, the
+        constraint decides). Nothing was saved; the person can simply send again."""
+        transaction.fail()
+        if not is_unique_violation(error):
+            return unexpected_error(error)
+        # The constraint's name only: PostgreSQL's detail would show the clashing value.
+        diag = getattr(error.orig, "diag", None)
+        where = getattr(diag, "constraint_name", None) or str(error.orig).split(":")[-1].strip()
+        app.logger.warning("unique clash on %s %s: %s", request.method, request.path, where)
+        body, status = render_error(409, detail=CLASH)
+        if is_api_request():
+            body["error"] = "conflict"
+        return body, status
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -80,8 +80,8 @@ class Config:
     TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
 
     # How long a request waits for the database's write lock before answering 503 (Retry-After):
-    # well under gunicorn's worker timeout (30 s, gunicorn.conf.py), or a long lock would get
-    # every worker killed and residents a reset connection instead of a message.
+    # well under gunicorn's worker timeout (30 s, hikisupport/core/gunicorn_conf.py), or a long
+    # lock would get every worker killed and residents a reset connection instead of a message.
     SQLITE_BUSY_TIMEOUT_MS = _int("SQLITE_BUSY_TIMEOUT_MS", 10_000)
     POSTGRES_LOCK_TIMEOUT_MS = _int("POSTGRES_LOCK_TIMEOUT_MS", 10_000)
     # Seconds a client is told to wait (Retry-After) when the lock could not be had.

@@ -263,6 +263,8 @@ def gunicorn(env: dict, port: int, workers: int, access_log: Path | None = None)
             "2048",
             "--log-level",
             "warning",
+            "--config",
+            "python:hikisupport.core.gunicorn_conf",  # the production settings (timeout)
             *(logging if access_log else []),
             "hikisupport:create_app()",
         ],

@@ -15,11 +15,11 @@ from hikisupport.models import AuditLog, Event
 
 
 def test_the_lock_timeouts_are_well_under_the_worker_timeout():
-    gunicorn = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
+    gunicorn = runpy.run_path(str(PROJECT_ROOT / "hikisupport" / "core" / "gunicorn_conf.py"))
     assert gunicorn["timeout"] >= 3 * config.Config.SQLITE_BUSY_TIMEOUT_MS / 1000
     assert gunicorn["timeout"] >= 3 * config.Config.POSTGRES_LOCK_TIMEOUT_MS / 1000
     readme = (PROJECT_ROOT / "README.md").read_text()
-    assert "SQLITE_BUSY_TIMEOUT_MS" in readme and "gunicorn.conf.py" in readme
+    assert "SQLITE_BUSY_TIMEOUT_MS" in readme and "gunicorn_conf" in readme
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""The production set-up of deploy/postgresql-roles.sql, run against the test database: the
-application's role owns no table and may only INSERT and SELECT on audit_log — UPDATE, DELETE
-and TRUNCATE are refused by PostgreSQL's privileges, before any trigger is even asked."""
+"""The production set-up of hikisupport/migrations/postgresql-roles.sql, run against the test
+database: the application's role owns no table and may only INSERT and SELECT on audit_log —
+UPDATE, DELETE and TRUNCATE are refused by PostgreSQL's privileges, before any trigger is even
+asked."""
 
 import secrets
 
@@ -12,7 +13,7 @@ from test_migrations import migrated  # noqa: F401 - the fixture
 from hikisupport import PROJECT_ROOT
 from hikisupport.core.extensions import db
 
-SQL = PROJECT_ROOT / "deploy" / "postgresql-roles.sql"
+SQL = PROJECT_ROOT / "hikisupport" / "migrations" / "postgresql-roles.sql"
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ class AuditLog(db.Model):
 
 
 # The database itself refuses to change or remove an entry, whatever code asks. (In production
-# the app's role also lacks UPDATE, DELETE and TRUNCATE on the table: deploy/postgresql-roles.sql.)
+# the app's role also lacks UPDATE, DELETE and TRUNCATE on the table:
+# hikisupport/migrations/postgresql-roles.sql.)
 APPEND_ONLY_DDL = {
     "postgresql": [
         "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "

@@ -1,5 +1,5 @@
-"""gunicorn settings for hikisupport (`gunicorn 'hikisupport:create_app()'` in this directory
-reads this file; command-line options override it).
+"""gunicorn settings for hikisupport: `gunicorn -c python:hikisupport.core.gunicorn_conf
+'hikisupport:create_app()'` (command-line options override them).
 
 Timeouts are set together: a worker that does not answer within `timeout` seconds is killed,
 and every request on it gets a reset connection. A request waiting for the database's write

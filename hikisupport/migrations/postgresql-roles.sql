@@ -17,7 +17,7 @@
 --      createdb --owner hikisupport_owner hikisupport
 --   2. DATABASE_URL=postgresql+psycopg://hikisupport_owner:…@db/hikisupport \
 --        flask --app hikisupport db upgrade
---   3. psql -d hikisupport -f deploy/postgresql-roles.sql
+--   3. psql -d hikisupport -f hikisupport/migrations/postgresql-roles.sql
 --   4. run the app and the mail worker with
 --        DATABASE_URL=postgresql+psycopg://hikisupport_app:…@db/hikisupport
 --

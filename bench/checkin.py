@@ -44,24 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from rush import environment, free_port, gunicorn, summarise  # noqa: E402
+from rush import environment, free_port, fresh_database, gunicorn, summarise  # noqa: E402
 
-# The server used to create the benchmark's own database (never the shared `test` one).
-POSTGRES_ADMIN_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 BENCH_DB = "hikisupport_bench_checkin"
-
-
-def fresh_database(kind: str, workdir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir / 'checkin.sqlite3'}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {BENCH_DB}"))
-    admin.dispose()
-    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{BENCH_DB}"
 
 
 def prepare(database_url: str, env: dict, people: int, devices: int) -> dict:
@@ -252,7 +237,7 @@ def check_database(database_url: str, sessions: list[int]) -> dict:
 def run(kind: str, args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        database_url = fresh_database(kind, Path(tmp))
+        database_url = fresh_database(kind, Path(tmp), BENCH_DB)
         # No mail worker: the certification mails of the last session wait in the outbox.
         env = {**environment(database_url, port, free_port()), "RATELIMIT_ENABLED": "0"}
         world = prepare(database_url, env, args.people, args.devices)

@@ -114,15 +114,17 @@ class Sink:
 # Databases, processes
 
 
-def fresh_database(kind: str, workdir: Path) -> str:
+def fresh_database(kind: str, workdir: Path, name: str = BENCH_DB) -> str:
+    """An empty database of `kind`: a SQLite file in `workdir`, or PostgreSQL database `name`
+    made anew on the server of BENCH_POSTGRES_URL."""
     if kind == "sqlite":
-        return f"sqlite:///{workdir / 'rush.sqlite3'}"
+        return f"sqlite:///{workdir / f'{name}.sqlite3'}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"))
-        conn.execute(sa.text(f"CREATE DATABASE {BENCH_DB}"))
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 def environment(database_url: str, port: int, smtp_port: int) -> dict:

@@ -53,19 +53,27 @@ AttachmentBuilder = Callable[[OutboxMessage], list[MailPart]]
 _BUILDERS = "hikisupport_attachment_builders"
 
 
-def register_attachment_builder(app: Flask, name: str, builder: AttachmentBuilder) -> None:
-    """Let mails ask for attachments named `name`, drawn by `builder` when sent."""
-    builders = app.extensions.setdefault(_BUILDERS, {})
+def _register(app: Flask, registry: str, what: str, name: str, builder: Callable) -> None:
+    builders = app.extensions.setdefault(registry, {})
     if builders.get(name, builder) is not builder:
-        raise ValueError(f"attachment builder {name!r} is registered twice")
+        raise ValueError(f"{what} {name!r} is registered twice")
     builders[name] = builder
 
 
-def _builder(name: str) -> AttachmentBuilder:
+def _registered(registry: str, what: str, name: str) -> Callable:
     try:
-        return current_app.extensions.get(_BUILDERS, {})[name]
+        return current_app.extensions.get(registry, {})[name]
     except KeyError:
-        raise ValueError(f"no attachment builder {name!r}") from None
+        raise ValueError(f"no {what} {name!r}") from None
+
+
+def register_attachment_builder(app: Flask, name: str, builder: AttachmentBuilder) -> None:
+    """Let mails ask for attachments named `name`, drawn by `builder` when sent."""
+    _register(app, _BUILDERS, "attachment builder", name, builder)
+
+
+def _builder(name: str) -> AttachmentBuilder:
+    return _registered(_BUILDERS, "attachment builder", name)
 
 
 # name → function(message) returning (text, html): a mail's body written when it is sent (or
@@ -76,21 +84,14 @@ _BODY_BUILDERS = "hikisupport_body_builders"
 
 
 def register_body_builder(app: Flask, name: str, builder: BodyBuilder) -> None:
-    builders = app.extensions.setdefault(_BODY_BUILDERS, {})
-    if builders.get(name, builder) is not builder:
-        raise ValueError(f"body builder {name!r} is registered twice")
-    builders[name] = builder
+    _register(app, _BODY_BUILDERS, "body builder", name, builder)
 
 
 def body_of(row: OutboxMessage) -> tuple[str, str]:
     """(text, html) of a mail: as stored, or written now by its builder (not yet sent)."""
     if row.body_text or not row.body_builder:
         return row.body_text, row.body_html
-    try:
-        builder = current_app.extensions.get(_BODY_BUILDERS, {})[row.body_builder]
-    except KeyError:
-        raise ValueError(f"no body builder {row.body_builder!r}") from None
-    return builder(row)
+    return _registered(_BODY_BUILDERS, "body builder", row.body_builder)(row)
 
 
 def about_of(obj) -> tuple[str, int | None]:

@@ -47,6 +47,11 @@ def main():
     parser.add_argument(
         "--mail", action="store_true", help="then send the queued mails to an SMTP sink, timed"
     )
+    parser.add_argument(
+        "--profile-mail",
+        metavar="KIND",
+        help="with --mail: cProfile the sending of this kind of mail (apply, confirmed …)",
+    )
     args = parser.parse_args()
     sink = start_sink() if args.mail else None
 
@@ -135,7 +140,7 @@ def main():
         print(f"  {kind:14s} {seconds * 1000 / args.n:6.2f} ms")
     print(f"  {'sign-up total':14s} {sum(cpu.values()) * 1000 / args.n:6.2f} ms")
     if sink:
-        send_timed(app)
+        send_timed(app, args.profile_mail, args.top)
         sink.stop()
     if not args.no_profile:
         print(f"\nstep 2 POST (times inflated by cProfile), top {args.top} by cumulative time:")
@@ -158,9 +163,10 @@ def start_sink():
     return controller
 
 
-def send_timed(app):
+def send_timed(app, profiled_kind=None, top=25):
     """What the mail worker spends per mail of each kind (this thread's CPU: building the
-    message, its attachments, SMTP, the outbox's transactions)."""
+    message, its attachments, SMTP, the outbox's transactions); cProfile's top functions for
+    `profiled_kind` (its time then inflated by the profiler)."""
     import sqlalchemy as sa
 
     from hikisupport.core.extensions import db
@@ -176,11 +182,18 @@ def send_timed(app):
         db.session.remove()
     print("mail worker, CPU per mail sent (to a local SMTP sink):")
     for kind, ids in kinds.items():
+        profile = cProfile.Profile() if kind == profiled_kind else None
         with app.app_context():
             t0 = time.thread_time()
+            if profile:
+                profile.enable()
             report = deliver_due(only=ids, limit=len(ids))
+            if profile:
+                profile.disable()
             spent = time.thread_time() - t0
         print(f"  {kind:14s} {spent * 1000 / max(report.sent, 1):6.2f} ms  ({report.sent} sent)")
+        if profile:
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(top)
 
 
 if __name__ == "__main__":

@@ -462,6 +462,7 @@ def run(kind: str, args) -> dict:
         server = gunicorn(env, port, args.workers)
         worker = Process(
             [
+                *(["nice", "-n", str(args.mail_nice)] if args.mail_nice else []),
                 sys.executable,
                 "-m",
                 "flask",
@@ -544,6 +545,13 @@ def main():
     parser.add_argument("--seats", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--mail-interval", type=float, default=1.0)
+    parser.add_argument(
+        "--mail-nice",
+        type=int,
+        default=0,
+        help="run the mail worker at this nice value (e.g. -5, as root: the production "
+        "recommendation; 0: the same priority as the web workers)",
+    )
     parser.add_argument("--trivial", type=int, default=2000, help="requests to /healthz")
     parser.add_argument("--c-seconds", type=float, default=10)
     parser.add_argument("--c-rate-sqlite", type=float, default=100)

@@ -13,7 +13,9 @@ from flask import Blueprint, has_request_context, request
 from hikisupport import PROJECT_ROOT
 from hikisupport.core import transaction
 from hikisupport.core.extensions import db
-from hikisupport.models import Organization
+from hikisupport.mail import outbox
+from hikisupport.models import AuditLog, Organization, OutboxMessage
+from hikisupport.staff import audit
 
 VIEW_FILES = sorted((PROJECT_ROOT / "hikisupport").rglob("*views.py"))
 
@@ -46,6 +48,16 @@ def probe_app(app):
         db.session.flush()
         return "written"
 
+    @bp.get("/probe/read-audits")
+    def read_audits():
+        audit.record("roster.view", object_type="sessions", object_id=1)
+        return "written"
+
+    @bp.get("/probe/read-mails")
+    def read_mails():
+        outbox.queue(kind="apply", recipient="a@example.jp", subject="件名", body_text="本文")
+        return "written"
+
     @bp.post("/probe/fails")
     def fails():
         db.session.add(Organization(name="途中まで", kind="npo"))
@@ -69,6 +81,16 @@ def test_a_read_request_cannot_write(probe_app):
     response = probe_app.test_client().get("/probe/read-writes")
     assert response.status_code == 500
     assert _organizations() == []
+
+
+@pytest.mark.parametrize("path", ["/probe/read-audits", "/probe/read-mails"])
+def test_a_read_request_cannot_write_by_core_insert_either(probe_app, path):
+    """The audit log and the outbox are written by Core inserts, past the ORM's flush: they
+    refuse a read transaction themselves."""
+    response = probe_app.test_client().get(path)
+    assert response.status_code == 500
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
 
 
 def test_an_error_after_a_flush_keeps_nothing(probe_app):

@@ -511,13 +511,15 @@ def _replay(attendance: Attendance, session: Session, ticket: str) -> CheckinRes
     return CheckinResult("checked_in", attendance, registration, 201)
 
 
-def _insert_once(values: dict) -> bool:
-    """Insert the attendance unless the pair (or the UUID) exists; True if this inserted it."""
+def _insert_once(values: dict) -> Attendance | None:
+    """Insert the attendance unless the pair (or the UUID) exists; the new row (read back by
+    the insert itself), or None if it existed."""
     insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
-    inserted = db.session.execute(
-        insert(Attendance).values(**values).on_conflict_do_nothing().returning(Attendance.id)
+    statement = insert(Attendance).values(**values).on_conflict_do_nothing().returning(Attendance)
+    return db.session.scalars(
+        sa.select(Attendance).from_statement(statement),
+        execution_options={"populate_existing": True},
     ).first()
-    return inserted is not None
 
 
 def _the_row(registration_id: int, session_id: int) -> Attendance | None:
@@ -559,6 +561,9 @@ def check_in(
         "late": scanned_at is not None and now - scanned_at > late_after(),
     }
     inserted = _insert_once(values)
+    if inserted is not None:  # a new row: this transaction holds it
+        _changed(inserted, registration, session)
+        return CheckinResult("checked_in", inserted, registration, 201)
     attendance = _the_row(registration.id, session.id)
     if attendance is None:
         # The UUID, not the pair, was taken: the same request, sent twice at once.
@@ -566,9 +571,6 @@ def check_in(
         if earlier is None:
             raise CheckinRefused("受付を記録できませんでした。もう一度お試しください。")
         return _replay(earlier, session, item.ticket)
-    if inserted:
-        _changed(attendance, registration, session)
-        return CheckinResult("checked_in", attendance, registration, 201)
     if item.uuid is not None and attendance.client_uuid == item.uuid:
         return _replay(attendance, session, item.ticket)
     if attendance.undone_at is None:

@@ -27,7 +27,7 @@ from hikisupport.core.database import utcnow
 from hikisupport.core.errors import DomainError, NotFound
 from hikisupport.core.extensions import db, mail
 from hikisupport.core.logs import PERSONAL_LINK, redact_addresses
-from hikisupport.core.transaction import reading, writing
+from hikisupport.core.transaction import reading, refuse_in_read_transaction, writing
 from hikisupport.models import OutboxMessage, OutboxStatus
 from hikisupport.staff import audit
 
@@ -149,6 +149,11 @@ def _serialise_per_address(recipient: str) -> None:
         )
 
 
+# The outbox row is written with one Core insert, built once: a mail is queued on every sign-up
+# and every request for a link, and the ORM's unit of work is most of what that would cost.
+_INSERT_MESSAGE = sa.insert(OutboxMessage.__table__)
+
+
 def queue(
     kind: str,
     recipient: str,
@@ -159,9 +164,8 @@ def queue(
     build_attachments: str = "",
     by_resident: bool = False,
     build_body: str = "",
-    flush: bool = True,
-) -> OutboxMessage | None:
-    """Add a mail to the outbox in the current transaction (flushes, never commits).
+) -> int | None:
+    """Add a mail to the outbox in the current transaction (never commits); its id.
 
     `about`: the row the mail is about (a registration, a certification …), so the
     attachment builder and the admin's outbox can find it. `build_body`: the name of a body
@@ -169,7 +173,10 @@ def queue(
     `by_resident`: a resident's own action caused it (a sign-up, a cancellation, asking for a
     link); such a mail is not queued (None) once RESIDENT_MAILS_PER_HOUR of them went to the
     address in the last hour, so a sign-up/cancel loop cannot flood anyone's inbox.
-    `flush=False`: only added to the session, for a caller that flushes it with other rows."""
+
+    The row is inserted at once (after the session's pending changes are flushed), not added
+    to the session: nothing of it is in the session's identity map."""
+    refuse_in_read_transaction()
     if build_attachments:
         _builder(build_attachments)  # refuse a name nobody registered, now and not at send
     if by_resident:
@@ -179,25 +186,26 @@ def queue(
             log.info("per-address cap reached: a %s mail was not queued", kind)
             return None
     about_type, about_id = about_of(about)
-    message = OutboxMessage(
-        by_resident=by_resident,
-        body_builder=build_body,
-        kind=kind,
-        recipient=recipient,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        about_type=about_type,
-        about_id=about_id,
-        attachment_builder=build_attachments,
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=utcnow(),
+    db.session.flush()  # what the mail is about is written first (and has its id)
+    result = db.session.execute(
+        _INSERT_MESSAGE,
+        {
+            "by_resident": by_resident,
+            "body_builder": build_body,
+            "kind": kind,
+            "recipient": recipient,
+            "subject": subject,
+            "body_text": body_text,
+            "body_html": body_html,
+            "about_type": about_type,
+            "about_id": about_id,
+            "attachment_builder": build_attachments,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": utcnow(),
+        },
     )
-    db.session.add(message)
-    if flush:
-        db.session.flush()
-    return message
+    return result.inserted_primary_key[0]
 
 
 def backoff(attempts: int) -> timedelta:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import render_template
+from sqlalchemy.orm import joinedload, selectinload
 
-from hikisupport.core.database import utcnow
+from hikisupport.core.database import transaction_info, utcnow
 from hikisupport.core.extensions import db
 from hikisupport.core.urls import base_host, external_url
 from hikisupport.mail.outbox import MailPart, queue
 from hikisupport.models import ContactReason, Event, OutboxMessage, Registration
 from hikisupport.registration import contacts, links
 from hikisupport.registration.admission import live_registrations_of
-from hikisupport.registration.availability import event_availability
+from hikisupport.registration.availability import Availability, event_availability
 from hikisupport.registration.tickets import calendar_filename, calendar_ics, ticket_png
 
 QR_CONTENT_ID = "ticket-qr@hikisupport"
@@ -50,7 +51,6 @@ def _queue(
     registration: Registration,
     with_ticket=False,
     by_resident=False,
-    flush=True,
     **extra,
 ):
     if not registration.email:
@@ -71,7 +71,6 @@ def _queue(
         build_attachments=TICKET if with_ticket else "",
         by_resident=by_resident,
         build_body="" if extra else BODY,
-        flush=flush,
     )
 
 
@@ -118,24 +117,22 @@ def ticket_parts(message: OutboxMessage) -> list[MailPart]:
     ]
 
 
-def confirmed(registration: Registration, by_resident: bool = False, flush: bool = True) -> None:
+def confirmed(registration: Registration, by_resident: bool = False) -> None:
     _queue(
         "confirmed",
         f"【参加決定】{registration.event.title}",
         registration,
         with_ticket=True,
         by_resident=by_resident,
-        flush=flush,
     )
 
 
-def waitlisted(registration: Registration, by_resident: bool = False, flush: bool = True) -> None:
+def waitlisted(registration: Registration, by_resident: bool = False) -> None:
     _queue(
         "waitlisted",
         f"【キャンセル待ち受付】{registration.event.title}",
         registration,
         by_resident=by_resident,
-        flush=flush,
     )
 
 
@@ -158,13 +155,12 @@ def cancelled(registration: Registration, by_resident: bool = False) -> None:
     )
 
 
-def applied(registration: Registration, by_resident: bool = False, flush: bool = True) -> None:
+def applied(registration: Registration, by_resident: bool = False) -> None:
     _queue(
         "applied",
         f"【抽選申込受付】{registration.event.title}",
         registration,
         by_resident=by_resident,
-        flush=flush,
     )
 
 
@@ -219,7 +215,7 @@ def updated(registration: Registration) -> None:
 APPLY = "apply"
 
 
-def apply_link(event: Event, email: str, now: datetime) -> OutboxMessage | None:
+def apply_link(event: Event, email: str, now: datetime) -> int | None:
     """Step 1's mail: the link to the form for this address and event, with the address's
     existing registrations and their personal links (how a lost link is found again).
 
@@ -239,18 +235,32 @@ def apply_link(event: Event, email: str, now: datetime) -> OutboxMessage | None:
     )
 
 
-def _apply_body(message: OutboxMessage) -> tuple[str, str]:
+def _apply_event(event_id: int) -> tuple[Event, Availability]:
+    """The event of step 1's mails and whether it takes sign-ups, read once per transaction:
+    the mail worker writes a batch of such mails in one, mostly for the same event during a
+    rush (the state is the batch's, a moment old at most)."""
+    cache = transaction_info(db.session).setdefault("apply_mail_events", {})
+    if event_id not in cache:
+        event = db.session.get(
+            Event,
+            event_id,
+            options=[selectinload(Event.sessions), joinedload(Event.organization)],
+        )
+        if event is None:
+            raise ValueError("the event of this mail is gone")
+        cache[event_id] = event, event_availability(event, utcnow())
+    return cache[event_id]
 
-    event = db.session.get(Event, message.about_id)
-    if event is None:
-        raise ValueError("the event of this mail is gone")
+
+def _apply_body(message: OutboxMessage) -> tuple[str, str]:
+    event, availability = _apply_event(message.about_id)
     email, now = message.recipient, utcnow()
     token = links.make_token(event.id, email)
     context = {
         "event": event,
         "registrations": live_registrations_of(email, event.id),
         "personal_url": personal_url,
-        "availability": event_availability(event, now),
+        "availability": availability,
         "apply_url": apply_url(event.id, token),
         "valid_until": links.valid_until(now, event.registration_opens_at),
         "opens_later": now < event.registration_opens_at,

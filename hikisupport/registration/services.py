@@ -314,21 +314,19 @@ def register(
     db.session.add(registration)
     db.session.flush()
 
-    # The mail and the audit row are added together and written in one flush.
+    # The mail and the audit row: one Core insert each.
     {
         CONFIRMED: notifications.confirmed,
         WAITLISTED: notifications.waitlisted,
         APPLIED: notifications.applied,
-    }[status](registration, by_resident=not by_staff, flush=False)
+    }[status](registration, by_resident=not by_staff)
     audit.record(
         "registration.create",
         registration,
-        flush=False,
         status=status,
         source=source,
         by="staff" if by_staff else "resident",
     )
-    db.session.flush()
     return SignUpResult(registration, created=True)
 
 

@@ -13,8 +13,10 @@ from flask import has_request_context, request
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import selectinload
 
+from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
 from hikisupport.core.japanese import normalize_kana
+from hikisupport.core.transaction import refuse_in_read_transaction
 from hikisupport.models import (
     AuditLog,
     Event,
@@ -31,26 +33,38 @@ from hikisupport.models import (
 )
 from hikisupport.staff.access import current_caller
 
+# Audit rows are written with one Core insert, built once (a row per sign-up, check-in, export).
+_INSERT_ENTRY = sa.insert(AuditLog.__table__)
 
-def record(action: str, obj=None, /, *, flush: bool = True, **detail) -> AuditLog:
-    """Add an audit row to the current transaction (flushes, never commits; `flush=False`:
-    only added, for a caller that flushes it with other rows)."""
+
+def record(action: str, obj=None, /, **detail) -> None:
+    """Write an audit row in the current transaction (never commits).
+
+    The row is inserted at once (after the session's pending changes are flushed, so `obj`
+    has its id), not added to the session."""
+    refuse_in_read_transaction()
     caller = current_caller() if has_request_context() else None
     if caller is not None and caller.is_device:
         detail.setdefault("device_id", caller.id)
-    entry = AuditLog(
-        staff_id=caller.id if caller is not None and caller.is_staff else None,
-        staff_email=caller.label if caller is not None else detail.pop("staff_email", ""),
-        action=action,
-        object_type=type(obj).__tablename__ if obj is not None else detail.pop("object_type", ""),
-        object_id=getattr(obj, "id", None) if obj is not None else detail.pop("object_id", None),
-        detail=detail,
-        ip=(request.remote_addr or "") if has_request_context() else "cli",
+    object_type = type(obj).__tablename__ if obj is not None else detail.pop("object_type", "")
+    staff_email = caller.label if caller is not None else detail.pop("staff_email", "")
+    object_id = detail.pop("object_id", None) if obj is None else None
+    db.session.flush()
+    if obj is not None:
+        object_id = getattr(obj, "id", None)
+    db.session.execute(
+        _INSERT_ENTRY,
+        {
+            "at": utcnow(),
+            "staff_id": caller.id if caller is not None and caller.is_staff else None,
+            "staff_email": staff_email,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "detail": detail,
+            "ip": (request.remote_addr or "") if has_request_context() else "cli",
+        },
     )
-    db.session.add(entry)
-    if flush:
-        db.session.flush()
-    return entry
 
 
 # What each action means, in the words an auditor from the ward reads without a codebook. The

@@ -391,11 +391,14 @@ def recent_lockouts(now: datetime | None = None) -> list[LockOut]:
 # API tokens
 
 
+TOKEN_PREFIX = "hks_"  # noqa: S105 - a prefix, not a secret
+
+
 def issue_token(staff: StaffUser) -> str:
     """A new API token for this member of staff; the secret is returned once, never stored."""
     if not staff.active:
         raise StaffError("停止中のアカウントにはトークンを発行できません。")
-    token = "hks_" + secrets.token_urlsafe(32)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     db.session.add(ApiToken(staff=staff, token_hash=hash_token(token), prefix=token[:8]))
     db.session.flush()
     audit.record("token.issue", staff, prefix=token[:8])
@@ -403,6 +406,10 @@ def issue_token(staff: StaffUser) -> str:
 
 
 def staff_for_token(token: str) -> StaffUser | None:
+    """The active member of staff with this API token, or None. Every staff token begins with
+    TOKEN_PREFIX (a device's with another): any other is not looked up."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
     row = db.session.scalar(
         sa.select(ApiToken).filter_by(token_hash=hash_token(token), revoked_at=None)
     )

@@ -80,9 +80,18 @@ def person_ids_of(canonical_id: int) -> list[int]:
 def lock_person(person_id: int) -> int:
     """Hold the lock of the person's canonical record until the transaction ends; returns
     its id. Every certification decision about that person runs after this."""
-    canonical = canonical_person_id(person_id)
-    db.session.execute(sa.select(Person.id).where(Person.id == canonical).with_for_update())
-    return canonical
+    merged_into = (
+        sa.select(PersonMerge.into_id)
+        .where(PersonMerge.duplicate_id == person_id)
+        .scalar_subquery()
+    )
+    # One statement: the canonical record found and locked together.
+    locked = db.session.scalar(
+        sa.select(Person.id)
+        .where(Person.id == sa.func.coalesce(merged_into, person_id))
+        .with_for_update()
+    )
+    return locked if locked is not None else canonical_person_id(person_id)
 
 
 def cohort_event_ids(event_id: int) -> list[int]:
@@ -170,15 +179,21 @@ def a_session(attendance: Attendance) -> Session:
     return db.session.get(Session, attendance.session_id)
 
 
-def progress_of(registration: Registration, person_ids: list[int] | None = None) -> Progress:
+def progress_of(
+    registration: Registration,
+    person_ids: list[int] | None = None,
+    events: list[int] | None = None,
+) -> Progress:
     """Counting attendances that are not undone, at this event or a linked cohort's
-    same-numbered session, by any registration of the same person."""
+    same-numbered session (`events`: the cohorts, if the caller has them), by any registration
+    of the same person."""
     event = registration.event
     total = len(event.sessions)
     progress = Progress(required=min(event.sessions_required, total) if total else 1)
     if person_ids is None:
         person_ids = person_ids_of(canonical_person_id(registration.person_id))
-    events = cohort_event_ids(event.id)
+    if events is None:
+        events = cohort_event_ids(event.id)
     rows = db.session.execute(
         sa.select(Attendance, Session.number)
         .join(Session, Session.id == Attendance.session_id)
@@ -224,7 +239,7 @@ def decide(registration: Registration, session: Session | None = None) -> Certif
     cohorts = cohort_event_ids(event.id)
     existing = _certifications_for(person_ids, cohorts)
     live = next((c for c in existing if c.is_valid), None)
-    progress = progress_of(registration, person_ids)
+    progress = progress_of(registration, person_ids, cohorts)
 
     if live is not None:
         if live.source == CertificationSource.ATTENDANCE and _rests_on_undone(live):
@@ -258,6 +273,7 @@ def decide(registration: Registration, session: Session | None = None) -> Certif
         source=CertificationSource.ATTENDANCE,
         completed_at=completing.starts_at,
         basis=basis,
+        counted_person_id=canonical,
     )
 
 
@@ -319,13 +335,15 @@ def issue(
     basis: list[Attendance] = (),
     reason: str = "",
     mail: bool = True,
+    counted_person_id: int | None = None,
 ) -> Certification:
     """A new certification for the registration's person (the caller holds the person lock and
-    has checked there is no valid one): numbered, its basis recorded, mailed, audited."""
+    has checked there is no valid one): numbered, its basis recorded, mailed, audited.
+    `counted_person_id`: the person's canonical record, if the caller has it (`lock_person`)."""
     fy = fiscal_year(completed_at)
     certification = Certification(
         person_id=registration.person_id,
-        counted_person_id=canonical_person_id(registration.person_id),
+        counted_person_id=counted_person_id or canonical_person_id(registration.person_id),
         event_id=registration.event_id,
         registration_id=registration.id,
         fiscal_year=fy,

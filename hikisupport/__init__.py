@@ -200,6 +200,9 @@ def _register_areas(app: Flask) -> None:
         app, supporter_notifications.CERTIFICATE, supporter_notifications.certificate_parts
     )
     register_body_builder(app, notifications.BODY, notifications.registration_body)
+    register_body_builder(
+        app, supporter_notifications.CERTIFIED_BODY, supporter_notifications.certified_body
+    )
 
     if app.config.get("DEV_MAILBOX"):
         from hikisupport.mail.dev_views import bp as dev_mailbox_bp

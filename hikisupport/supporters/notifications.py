@@ -11,8 +11,16 @@ from hikisupport.mail.outbox import MailPart, queue
 from hikisupport.models import Certification, OutboxMessage, Service
 from hikisupport.supporters.certificates import certificate_pdf, verification_url
 
-# The name under which `certificate_parts` is registered with the outbox (in create_app).
+# The names under which `certificate_parts` and `certified_body` are registered with the
+# outbox (in create_app).
 CERTIFICATE = "supporters.certificate"
+CERTIFIED_BODY = "supporters.certified_body"
+
+
+def _certification_of(message: OutboxMessage) -> Certification | None:
+    if message.about_type != Certification.__tablename__ or not message.about_id:
+        return None
+    return db.session.get(Certification, message.about_id)
 
 
 def certificate_filename(certification: Certification) -> str:
@@ -20,20 +28,13 @@ def certificate_filename(certification: Certification) -> str:
 
 
 def certified(certification: Certification) -> None:
-    """The certification mail with the certificate attached (none without an address)."""
+    """The certification mail with the certificate attached (none without an address). Its
+    text is written when it is sent (`certified_body`), like the certificate: the check-in
+    that certifies holds the person's lock and does not spend it rendering templates."""
     registration = certification.registration
     recipient = registration.email if registration is not None else ""
     if not recipient:
         return  # entered without an address, or imported: handed over on paper
-    context = {
-        "certification": certification,
-        "event": certification.event,
-        "corrected": certification.replaces_id is not None,
-        "verification_url": verification_url(certification),
-        "personal_url": external_url("registration.personal_page", token=registration.token),
-        "directory_url": external_url("directory.directory"),
-        "filename": certificate_filename(certification),
-    }
     subject = (
         f"【修了証（訂正）】{certification.event.title}"
         if certification.replaces_id
@@ -43,10 +44,31 @@ def certified(certification: Certification) -> None:
         kind="certified",
         recipient=recipient,
         subject=subject,
-        body_text=render_template("supporters/mail/certified.txt", **context),
-        body_html=render_template("supporters/mail/certified.html", **context),
+        body_text="",
         about=certification,
         build_attachments=CERTIFICATE,
+        build_body=CERTIFIED_BODY,
+    )
+
+
+def certified_body(message: OutboxMessage) -> tuple[str, str]:
+    """The certification mail's text and HTML, written when it is sent (or shown)."""
+    certification = _certification_of(message)
+    if certification is None:
+        raise ValueError("the certification of this mail is gone")
+    registration = certification.registration
+    context = {
+        "certification": certification,
+        "event": certification.event,
+        "corrected": certification.replaces_id is not None,
+        "verification_url": verification_url(certification),
+        "personal_url": external_url("registration.personal_page", token=registration.token),
+        "directory_url": external_url("directory.directory"),
+        "filename": certificate_filename(certification),
+    }
+    return (
+        render_template("supporters/mail/certified.txt", **context),
+        render_template("supporters/mail/certified.html", **context),
     )
 
 
@@ -76,12 +98,7 @@ def to_linked_supporter(
 
 def certificate_parts(message: OutboxMessage) -> list[MailPart]:
     """The certificate (PDF), drawn when the mail is sent."""
-
-    certification = (
-        db.session.get(Certification, message.about_id)
-        if message.about_type == Certification.__tablename__ and message.about_id
-        else None
-    )
+    certification = _certification_of(message)
     if certification is None:
         return []
     return [

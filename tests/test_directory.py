@@ -553,7 +553,9 @@ def test_events_csv_has_the_standard_headers_published_events_only_and_no_person
     (row,) = rows
     first, last = published.sessions[0], published.sessions[-1]
     assert row["開始日"] == f"{first.starts_at.astimezone(JST):%Y-%m-%d}"
-    assert row["終了日"] == f"{last.starts_at.astimezone(JST):%Y-%m-%d}"
+    # The day the last session ends (in Japan): a session that runs past midnight ends the next
+    # day (the fixture's sessions start at the hour the test runs).
+    assert row["終了日"] == f"{last.ends_at.astimezone(JST):%Y-%m-%d}"
     assert re.fullmatch(r"\d{2}:\d{2}", row["開始時間"])
     assert (row["定員"], row["料金(基本)"], row["都道府県コード又は市区町村コード"]) == (
         "10",

@@ -549,7 +549,7 @@ def main():
         "--mail-nice",
         type=int,
         default=0,
-        help="run the mail worker at this nice value (e.g. -5, as root: the production "
+        help="run the mail worker at this nice value (-10, as root: the production "
         "recommendation; 0: the same priority as the web workers)",
     )
     parser.add_argument("--trivial", type=int, default=2000, help="requests to /healthz")

@@ -125,10 +125,7 @@ def _unit(kind: str) -> Iterator[None]:
     commit()
 
 
-def refuse_in_read_transaction(session=None) -> None:
-    """Raise ReadOnlyTransaction in a read transaction: for a write that bypasses the ORM's
-    flush (a Core insert), which the flush hook below would not see."""
-    session = session if session is not None else db.session()
+def _refuse_in_read_transaction(session) -> None:
     if session.info.get(_KIND) == READ:
         raise ReadOnlyTransaction("this view is declared read-only; declare it @writes")
 
@@ -136,7 +133,18 @@ def refuse_in_read_transaction(session=None) -> None:
 @event.listens_for(Session, "before_flush")
 def _refuse_writes_in_read_transactions(session, flush_context, instances):
     if session.new or session.dirty or session.deleted:
-        refuse_in_read_transaction(session)
+        _refuse_in_read_transaction(session)
+
+
+def execute_write(statement, params: dict):
+    """Run a Core write (an insert built once) in the current transaction, past the ORM's unit
+    of work: the session's pending changes are flushed first (so it comes after them), and a
+    read transaction refuses it as it refuses a flush. (A caller whose parameters name a new
+    row's id flushes before it builds them.)"""
+    session = db.session()
+    _refuse_in_read_transaction(session)
+    session.flush()
+    return session.execute(statement, params)
 
 
 @event.listens_for(Session, "after_transaction_end")

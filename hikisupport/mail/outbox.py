@@ -27,7 +27,7 @@ from hikisupport.core.database import utcnow
 from hikisupport.core.errors import DomainError, NotFound
 from hikisupport.core.extensions import db, mail
 from hikisupport.core.logs import PERSONAL_LINK, redact_addresses
-from hikisupport.core.transaction import reading, refuse_in_read_transaction, writing
+from hikisupport.core.transaction import execute_write, reading, writing
 from hikisupport.models import OutboxMessage, OutboxStatus
 from hikisupport.staff import audit
 
@@ -176,7 +176,6 @@ def queue(
 
     The row is inserted at once (after the session's pending changes are flushed), not added
     to the session: nothing of it is in the session's identity map."""
-    refuse_in_read_transaction()
     if build_attachments:
         _builder(build_attachments)  # refuse a name nobody registered, now and not at send
     if by_resident:
@@ -185,9 +184,10 @@ def queue(
         if sent_recently(recipient, utcnow(), by_resident=True) >= limit:
             log.info("per-address cap reached: a %s mail was not queued", kind)
             return None
+    if about is not None:
+        db.session.flush()  # a new row the mail is about gets its id
     about_type, about_id = about_of(about)
-    db.session.flush()  # what the mail is about is written first (and has its id)
-    result = db.session.execute(
+    result = execute_write(
         _INSERT_MESSAGE,
         {
             "by_resident": by_resident,

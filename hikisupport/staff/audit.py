@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
 from hikisupport.core.japanese import normalize_kana
-from hikisupport.core.transaction import refuse_in_read_transaction
+from hikisupport.core.transaction import execute_write
 from hikisupport.models import (
     AuditLog,
     Event,
@@ -38,21 +38,18 @@ _INSERT_ENTRY = sa.insert(AuditLog.__table__)
 
 
 def record(action: str, obj=None, /, **detail) -> None:
-    """Write an audit row in the current transaction (never commits).
-
-    The row is inserted at once (after the session's pending changes are flushed, so `obj`
-    has its id), not added to the session."""
-    refuse_in_read_transaction()
+    """Write an audit row in the current transaction (never commits): one Core insert, not a
+    row added to the session. A new `obj` is flushed first, for its id."""
     caller = current_caller() if has_request_context() else None
     if caller is not None and caller.is_device:
         detail.setdefault("device_id", caller.id)
-    object_type = type(obj).__tablename__ if obj is not None else detail.pop("object_type", "")
     staff_email = caller.label if caller is not None else detail.pop("staff_email", "")
-    object_id = detail.pop("object_id", None) if obj is None else None
-    db.session.flush()
     if obj is not None:
-        object_id = getattr(obj, "id", None)
-    db.session.execute(
+        db.session.flush()
+        object_type, object_id = type(obj).__tablename__, getattr(obj, "id", None)
+    else:
+        object_type, object_id = detail.pop("object_type", ""), detail.pop("object_id", None)
+    execute_write(
         _INSERT_ENTRY,
         {
             "at": utcnow(),

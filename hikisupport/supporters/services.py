@@ -61,12 +61,19 @@ class CertificationRefused(DomainError):
 # Persons and cohorts
 
 
+def _canonical(person_id: int):
+    """SQL for the person record a person counts as: the record it was merged into, or itself."""
+    merged_into = (
+        sa.select(PersonMerge.into_id)
+        .where(PersonMerge.duplicate_id == person_id)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(merged_into, person_id)
+
+
 def canonical_person_id(person_id: int) -> int:
     """The person record a person counts as: itself, or the record it was merged into."""
-    into = db.session.scalar(
-        sa.select(PersonMerge.into_id).where(PersonMerge.duplicate_id == person_id)
-    )
-    return into or person_id
+    return db.session.scalar(sa.select(_canonical(person_id)))
 
 
 def person_ids_of(canonical_id: int) -> list[int]:
@@ -80,16 +87,9 @@ def person_ids_of(canonical_id: int) -> list[int]:
 def lock_person(person_id: int) -> int:
     """Hold the lock of the person's canonical record until the transaction ends; returns
     its id. Every certification decision about that person runs after this."""
-    merged_into = (
-        sa.select(PersonMerge.into_id)
-        .where(PersonMerge.duplicate_id == person_id)
-        .scalar_subquery()
-    )
     # One statement: the canonical record found and locked together.
     locked = db.session.scalar(
-        sa.select(Person.id)
-        .where(Person.id == sa.func.coalesce(merged_into, person_id))
-        .with_for_update()
+        sa.select(Person.id).where(Person.id == _canonical(person_id)).with_for_update()
     )
     return locked if locked is not None else canonical_person_id(person_id)
 

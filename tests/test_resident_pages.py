@@ -141,9 +141,11 @@ def test_the_person_changes_phone_and_accommodations_until_the_day_before(
     assert registration.phone == "09099998888"
     assert registration.accommodations == ["wheelchair"]
     assert "updated" in db.session.scalars(sa.select(OutboxMessage.kind)).all()
-    # From the day of the first session, no more changes.
+    # From the day of the first session, no more changes. The session starts this very
+    # moment, so its day (Japan time) is today whatever the hour (utcnow() + 1 h would be
+    # tomorrow in Japan from 14:00 UTC, when changes are still allowed).
     first = event.sessions[0]
-    first.starts_at = utcnow() + timedelta(hours=1)
+    first.starts_at = utcnow()
     first.ends_at = first.starts_at + timedelta(hours=2)
     db.session.commit()
     assert client.get(location + "/edit").status_code == 303

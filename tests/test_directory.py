@@ -429,68 +429,158 @@ def test_import_refuses_a_file_that_is_not_utf8_or_has_wrong_headers(staff_world
 # ---------------------------------------------------------------------------------------------
 # Open data
 
-# The 推奨データセット definitions, written out here from the standard (not imported from
-# the code), so a change to the code's columns fails this test.
+# The 自治体標準オープンデータセット definitions (the current edition, as published municipal
+# files of that edition use them), written out here (not imported from the code), so a change
+# to the code's columns fails these tests.
 公共施設一覧 = [
-    "都道府県コード又は市区町村コード",
-    "NO",
-    "都道府県名",
-    "市区町村名",
+    "全国地方公共団体コード",
+    "ID",
+    "地方公共団体名",
     "名称",
     "名称_カナ",
+    "名称_英字",
     "名称_通称",
     "POIコード",
-    "住所",
-    "方書",
+    "外部識別子",
+    "外部識別子の値",
+    "所在地_全国地方公共団体コード",
+    "町字ID",
+    "所在地_連結表記",
+    "所在地_都道府県",
+    "所在地_市区町村",
+    "所在地_町字",
+    "所在地_番地以下",
+    "建物名等(方書)",
     "緯度",
     "経度",
+    "高度の種別",
+    "高度の値",
     "電話番号",
     "内線番号",
+    "連絡先メールアドレス",
+    "連絡先FormURL",
+    "連絡先備考（その他、SNSなど）",
+    "郵便番号",
     "法人番号",
     "団体名",
     "利用可能曜日",
     "開始時間",
     "終了時間",
-    "利用可能日時特記事項",
+    "利用可能時間特記事項",
     "説明",
-    "バリアフリー情報",
+    "車椅子可",
+    "車椅子貸出",
+    "ツエ貸出",
+    "バリアフリートイレ",
+    "スロープ、エレベータ、エスカレータ",
+    "点字ブロック等の移動支援",
+    "点字や読上による支援",
+    "盲導犬・介助犬、聴導犬同伴",
+    "字幕",
+    "筆談対応",
+    "優先駐車場",
+    "オストメイト対応トイレ",
+    "授乳室",
+    "おむつ替えコーナー",
+    "飲食可否",
+    "ベビーカー貸出",
+    "ベビーカー利用",
     "URL",
+    "画像",
+    "画像_ライセンス",
     "備考",
 ]
 イベント一覧 = [
-    "都道府県コード又は市区町村コード",
-    "NO",
-    "都道府県名",
-    "市区町村名",
+    "全国地方公共団体コード",
+    "法人番号",
+    "ID",
+    "地方公共団体名",
     "イベント名",
+    "言語コード",
+    "イベント通称",
+    "サブタイトル",
     "イベント名_カナ",
     "イベント名_英語",
+    "コンテンツURL",
+    "状態",
+    "キーワード",
+    "タグ",
+    "対象となる産業",
+    "開催パターン",
     "開始日",
     "終了日",
     "開始時間",
     "終了時間",
     "開始日時特記事項",
+    "所要時間",
+    "掲載開始日",
+    "掲載終了日",
+    "概要",
     "説明",
+    "サブイベント",
+    "イベント種類",
     "料金(基本)",
     "料金(詳細)",
     "連絡先名称",
     "連絡先電話番号",
     "連絡先内線番号",
     "主催者",
+    "共催団体",
+    "関連組織",
+    "対象者",
+    "対象者備考",
     "場所名称",
-    "住所",
-    "方書",
+    "集合（受付）場所",
+    "所在地_全国地方公共団体コード",
+    "町字ID",
+    "所在地_連結表記",
+    "所在地_都道府県",
+    "所在地_市区町村",
+    "所在地_町字",
+    "所在地_番地以下",
+    "建物名等(方書)",
     "緯度",
     "経度",
     "アクセス方法",
     "駐車場情報",
+    "駐車場料金",
+    "駐輪場情報",
+    "Web開催",
+    "Web開催URL",
+    "ツール・環境",
     "定員",
+    "定員備考",
+    "料金種別",
+    "決済種別",
+    "外国語対応",
+    "外国語対応備考",
+    "開催条件",
     "参加申込終了日",
     "参加申込終了時間",
     "参加申込方法",
+    "申込開始日",
+    "申込開始時刻",
+    "申込URL",
     "URL",
+    "授乳室",
+    "おむつ替えコーナー",
+    "飲食可否",
+    "ベビーカー貸出",
+    "ベビーカー利用",
+    "画像",
+    "画像_ライセンス",
     "備考",
 ]
+# The yes/no accessibility columns: we hold no structured answers, so they stay blank.
+有無の列 = 公共施設一覧[公共施設一覧.index("車椅子可") : 公共施設一覧.index("URL")]
+
+
+def test_the_standard_column_lists_are_the_current_edition():
+    # Guards the lists above against a slip back to the 推奨データセット edition.
+    assert (len(公共施設一覧), len(set(公共施設一覧))) == (56, 56)
+    assert (len(イベント一覧), len(set(イベント一覧))) == (79, 79)
+    for old in ("都道府県コード又は市区町村コード", "NO", "住所", "方書", "利用可能日時特記事項"):
+        assert old not in 公共施設一覧 and old not in イベント一覧
 
 
 @pytest.fixture
@@ -505,8 +595,10 @@ def read_csv(response) -> list[dict]:
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert 'rel="license"' in response.headers["Link"]
+    assert response.data.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM
     text = response.data.decode("utf-8-sig")
     assert not text.startswith("\ufeff")
+    assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")  # CRLF only
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader)
     rows = [dict(zip(header, row, strict=True)) for row in reader]
@@ -521,23 +613,68 @@ def test_services_csv_has_the_standard_headers_and_one_value_per_cell(
     db.session.commit()
     header, rows = read_csv(client.get("/opendata/services.csv"))
     assert header == 公共施設一覧
-    assert [r["NO"] for r in rows] == [str(window.id), str(place.id)]  # 終了 is not listed
+    # ID: S and the entry's id, zero-padded to six digits; 終了 is not listed.
+    assert [r["ID"] for r in rows] == [f"S{window.id:06d}", f"S{place.id:06d}"]
+    assert all(re.fullmatch(r"S\d{6}", r["ID"]) for r in rows)
     first = rows[0]
-    assert (
-        first["都道府県コード又は市区町村コード"],
-        first["都道府県名"],
-        first["市区町村名"],
-    ) == (
-        "131156",
-        "東京都",
-        "杉並区",
+    assert (first["全国地方公共団体コード"], first["地方公共団体名"]) == ("131156", "東京都杉並区")
+    assert (first["名称"], first["名称_カナ"], first["団体名"]) == (
+        "ひきこもり専門相談窓口",
+        "ヒキコモリセンモンソウダンマドグチ",
+        "NPO法人 すぎなみ居場所ネット",
     )
-    assert (first["電話番号"], first["利用可能曜日"]) == ("03-5555-0102", "月,火,水,木,金")
+    assert (first["電話番号"], first["利用可能曜日"]) == ("03-5555-0102", "月火水木金")
     assert (first["開始時間"], first["終了時間"]) == ("09:00", "17:00")
-    assert first["利用可能日時特記事項"].startswith(
+    assert first["利用可能時間特記事項"].startswith(
         "毎週月〜金 9:00〜17:00（祝日・年末年始は休み）"
     )
+    assert first["URL"].endswith(f"/directory/{window.id}")
     assert all("\n" not in value and "\r" not in value for r in rows for value in r.values())
+
+
+def test_services_csv_gives_the_location_code_only_to_an_address_in_the_ward(
+    municipality, make_service, client
+):
+    make_service(name="区内（都名から）", address="東京都杉並区阿佐谷南1-15-1")
+    make_service(name="区内（区名から）", address="杉並区高円寺南2-1-1 3階")
+    make_service(name="区外", address="東京都中野区中野4-8-1")
+    make_service(name="他県", address="埼玉県さいたま市浦和区高砂3-15-1")
+    make_service(name="住所なし", address="")
+    _, rows = read_csv(client.get("/opendata/services.csv"))
+    where = {
+        r["名称"]: (
+            r["所在地_全国地方公共団体コード"],
+            r["所在地_都道府県"],
+            r["所在地_市区町村"],
+            r["所在地_連結表記"],
+        )
+        for r in rows
+    }
+    assert where == {
+        "区内（都名から）": ("131156", "東京都", "杉並区", "東京都杉並区阿佐谷南1-15-1"),
+        "区内（区名から）": ("131156", "東京都", "杉並区", "杉並区高円寺南2-1-1 3階"),
+        # Elsewhere: only what the address itself says; no other municipality is guessed.
+        "区外": ("", "東京都", "", "東京都中野区中野4-8-1"),
+        "他県": ("", "埼玉県", "", "埼玉県さいたま市浦和区高砂3-15-1"),
+        "住所なし": ("", "", "", ""),
+    }
+    # The rest of the address is never split by guesswork.
+    assert {(r["所在地_町字"], r["所在地_番地以下"], r["町字ID"]) for r in rows} == {("", "", "")}
+
+
+def test_services_csv_keeps_accessibility_text_in_the_remarks_and_the_yes_no_columns_blank(
+    municipality, make_service, client
+):
+    make_service(
+        name="相談室",
+        email="soudan@example.jp",
+        accessibility="車いすで入れます。\n筆談できます。",
+    )
+    _, (row,) = read_csv(client.get("/opendata/services.csv"))
+    assert row["連絡先メールアドレス"] == "soudan@example.jp"
+    assert "バリアフリー・配慮：車いすで入れます。 筆談できます。" in row["備考"]
+    assert row["備考"].startswith("種類：居場所。")
+    assert {row[column] for column in 有無の列} == {""}
 
 
 def test_events_csv_has_the_standard_headers_published_events_only_and_no_person(
@@ -551,21 +688,78 @@ def test_events_csv_has_the_standard_headers_published_events_only_and_no_person
     assert header == イベント一覧
     assert [r["イベント名"] for r in rows] == ["公開の講演会"]
     (row,) = rows
+    assert row["ID"] == f"E{published.id:06d}" and re.fullmatch(r"E\d{6}", row["ID"])
+    assert (row["全国地方公共団体コード"], row["地方公共団体名"], row["言語コード"]) == (
+        "131156",
+        "東京都杉並区",
+        "ja",
+    )
     first, last = published.sessions[0], published.sessions[-1]
     assert row["開始日"] == f"{first.starts_at.astimezone(JST):%Y-%m-%d}"
     # The day the last session ends (in Japan): a session that runs past midnight ends the next
     # day (the fixture's sessions start at the hour the test runs).
     assert row["終了日"] == f"{last.ends_at.astimezone(JST):%Y-%m-%d}"
     assert re.fullmatch(r"\d{2}:\d{2}", row["開始時間"])
-    assert (row["定員"], row["料金(基本)"], row["都道府県コード又は市区町村コード"]) == (
-        "10",
-        "0",
-        "131156",
-    )
+    assert (row["定員"], row["料金(基本)"], row["料金(詳細)"]) == ("10", "0", "無料")
     assert row["開始日時特記事項"].startswith("全2回：第1回")
+    assert row["場所名称"] == "杉並区役所 中棟6階 第4会議室"
+    page = row["URL"]
+    assert page.endswith(f"/events/{published.id}")
+    assert row["コンテンツURL"] == row["申込URL"] == page
+    assert row["定員備考"] == "先着順（満席の場合はキャンセル待ちを受け付けます）"
+    # No contact of its own: the programme's office.
+    assert (row["連絡先名称"], row["連絡先電話番号"]) == ("くらしのサポートステーション", "")
     body = client.get("/opendata/events.csv").data.decode("utf-8-sig")
     for personal in ("花子", "hanako@example.jp", "スギナミ"):
         assert personal not in body
+
+
+def test_events_csv_fills_the_application_window_contact_audience_and_venue(
+    municipality, make_event, client
+):
+    event = make_event(
+        kind="lecture",
+        certifies=False,
+        audience="ひきこもりに関心のある方",
+        eligible_residencies=["live", "work"],
+        admission="lottery",
+        waitlist=False,
+        fee="500円（資料代）",
+        contact_phone="03-5555-0199",
+        contact_email="kouza@example.jp",
+        belongings="筆記用具",
+        venue_address="東京都杉並区阿佐谷南1-15-1",
+        registration_opens_at=datetime(2026, 11, 1, 0, 30, tzinfo=UTC),  # 09:30 in Japan
+    )
+    _, (row,) = read_csv(client.get("/opendata/events.csv"))
+    closes = event.registration_closes_at.astimezone(JST)
+    assert (row["申込開始日"], row["申込開始時刻"]) == ("2026-11-01", "09:30")
+    assert (row["参加申込終了日"], row["参加申込終了時間"]) == (
+        f"{closes:%Y-%m-%d}",
+        f"{closes:%H:%M}",
+    )
+    assert (row["イベント種類"], row["対象者"], row["対象者備考"]) == (
+        "講演会",
+        "ひきこもりに関心のある方",
+        "申込できる方：区内在住・区内在勤",
+    )
+    assert (row["定員備考"], row["料金(基本)"], row["料金(詳細)"]) == (
+        "抽選",
+        "",
+        "500円（資料代）",
+    )
+    # The event's own contact, named as on its page (主催・お問い合わせ).
+    assert (row["連絡先名称"], row["連絡先電話番号"], row["主催者"]) == (
+        "杉並区",
+        "03-5555-0199",
+        "杉並区",
+    )
+    assert (row["所在地_全国地方公共団体コード"], row["所在地_連結表記"]) == (
+        "131156",
+        "東京都杉並区阿佐谷南1-15-1",
+    )
+    # What has a column of its own is not repeated in 備考; what has none is kept there.
+    assert row["備考"] == "持ち物：筆記用具。問い合わせ先メールアドレス：kouza@example.jp。"
 
 
 def test_hsds_json_states_the_licence_and_the_rules(municipality, directory, client):
@@ -589,6 +783,10 @@ def test_opendata_page_states_the_licence(client):
     html = client.get("/opendata").get_data(as_text=True)
     assert "クリエイティブ・コモンズ 表示 4.0 国際（CC BY 4.0）" in html
     assert 'href="/opendata/services.csv"' in html and 'href="/opendata/events.csv"' in html
+    # The columns are listed, each in 「」 (some names contain 「、」).
+    assert "公共施設一覧の項目（56列）" in html and "イベント一覧の項目（79列）" in html
+    assert "「全国地方公共団体コード」「ID」「地方公共団体名」「名称」" in html
+    assert "「スロープ、エレベータ、エスカレータ」" in html
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,14 +1,18 @@
 """Open data: the directory and the events as files other sites can link as they are.
 
 - 相談先 as CSV in the 「公共施設一覧」 columns and 催し as CSV in the 「イベント一覧」 columns
-  of the 推奨データセット (自治体標準オープンデータセット) item definitions — the edition whose
-  columns begin 都道府県コード又は市区町村コード, NO, 都道府県名, 市区町村名 (see README).
+  of デジタル庁's 自治体標準オープンデータセット — the current edition, whose columns begin
+  全国地方公共団体コード, ID, 地方公共団体名 and split the address into 所在地_* columns. The
+  column lists were checked against published municipal files of that edition (see README);
+  they replace the earlier 推奨データセット edition (都道府県コード又は市区町村コード, NO, …).
 - 相談先 as Open Referral HSDS 3.0 JSON, with the licence in the file.
 
 Machine-readable (機械判読可能なデータの表記方法の統一ルール): one table, the header in the
 first row, one value per cell, dates ``YYYY-MM-DD``, times ``HH:MM``, UTF-8 with BOM. The
-code column holds the municipality's 全国地方公共団体コード from its settings. Nothing personal:
-services and events only, never a registration or a supporter.
+code column holds the municipality's 全国地方公共団体コード from its settings; ID is ``S`` (相談先)
+or ``E`` (催し) and the row's id zero-padded to six digits. Columns we hold no data for stay
+blank: nothing is invented. Nothing personal: services and events only, never a
+registration or a supporter.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from hikisupport.core.database import utcnow
 from hikisupport.core.extensions import db
-from hikisupport.core.japanese import JST, format_phone, prefecture_of, to_jst
+from hikisupport.core.japanese import JST, PREFECTURES, format_phone, prefecture_of, to_jst
 from hikisupport.core.urls import external_url
 from hikisupport.directory import schedules, services
 from hikisupport.models import (
@@ -42,67 +46,143 @@ LICENSE_ID = "CC-BY-4.0"
 LICENSE_URL = "https://creativecommons.org/licenses/by/4.0/deed.ja"
 LICENSE_LINK = '<https://creativecommons.org/licenses/by/4.0/>; rel="license"'
 
-# 推奨データセット「公共施設一覧」 (24 columns, in the definition's order).
-PUBLIC_FACILITY_COLUMNS = [
-    "都道府県コード又は市区町村コード",
-    "NO",
-    "都道府県名",
-    "市区町村名",
-    "名称",
-    "名称_カナ",
-    "名称_通称",
-    "POIコード",
-    "住所",
-    "方書",
+# The 所在地 columns, the same in both datasets.
+_LOCATION_COLUMNS = [
+    "所在地_全国地方公共団体コード",
+    "町字ID",
+    "所在地_連結表記",
+    "所在地_都道府県",
+    "所在地_市区町村",
+    "所在地_町字",
+    "所在地_番地以下",
+    "建物名等(方書)",
     "緯度",
     "経度",
+]
+
+# Yes/no accessibility columns of 公共施設一覧: left blank (we hold no structured answers;
+# the free-text バリアフリー・配慮 goes to 備考).
+_FACILITY_ACCESSIBILITY_COLUMNS = [
+    "車椅子可",
+    "車椅子貸出",
+    "ツエ貸出",
+    "バリアフリートイレ",
+    "スロープ、エレベータ、エスカレータ",
+    "点字ブロック等の移動支援",
+    "点字や読上による支援",
+    "盲導犬・介助犬、聴導犬同伴",
+    "字幕",
+    "筆談対応",
+    "優先駐車場",
+    "オストメイト対応トイレ",
+]
+
+# Family facilities, in both datasets: left blank.
+_FAMILY_COLUMNS = ["授乳室", "おむつ替えコーナー", "飲食可否", "ベビーカー貸出", "ベビーカー利用"]
+
+# 自治体標準オープンデータセット「公共施設一覧」 (56 columns, in the definition's order).
+PUBLIC_FACILITY_COLUMNS = [
+    "全国地方公共団体コード",
+    "ID",
+    "地方公共団体名",
+    "名称",
+    "名称_カナ",
+    "名称_英字",
+    "名称_通称",
+    "POIコード",
+    "外部識別子",
+    "外部識別子の値",
+    *_LOCATION_COLUMNS,
+    "高度の種別",
+    "高度の値",
     "電話番号",
     "内線番号",
+    "連絡先メールアドレス",
+    "連絡先FormURL",
+    "連絡先備考（その他、SNSなど）",
+    "郵便番号",
     "法人番号",
     "団体名",
     "利用可能曜日",
     "開始時間",
     "終了時間",
-    "利用可能日時特記事項",
+    "利用可能時間特記事項",
     "説明",
-    "バリアフリー情報",
+    *_FACILITY_ACCESSIBILITY_COLUMNS,
+    *_FAMILY_COLUMNS,
     "URL",
+    "画像",
+    "画像_ライセンス",
     "備考",
 ]
 
-# 推奨データセット「イベント一覧」 (32 columns, in the definition's order).
+# 自治体標準オープンデータセット「イベント一覧」 (79 columns, in the definition's order).
 EVENT_COLUMNS = [
-    "都道府県コード又は市区町村コード",
-    "NO",
-    "都道府県名",
-    "市区町村名",
+    "全国地方公共団体コード",
+    "法人番号",
+    "ID",
+    "地方公共団体名",
     "イベント名",
+    "言語コード",
+    "イベント通称",
+    "サブタイトル",
     "イベント名_カナ",
     "イベント名_英語",
+    "コンテンツURL",
+    "状態",
+    "キーワード",
+    "タグ",
+    "対象となる産業",
+    "開催パターン",
     "開始日",
     "終了日",
     "開始時間",
     "終了時間",
     "開始日時特記事項",
+    "所要時間",
+    "掲載開始日",
+    "掲載終了日",
+    "概要",
     "説明",
+    "サブイベント",
+    "イベント種類",
     "料金(基本)",
     "料金(詳細)",
     "連絡先名称",
     "連絡先電話番号",
     "連絡先内線番号",
     "主催者",
+    "共催団体",
+    "関連組織",
+    "対象者",
+    "対象者備考",
     "場所名称",
-    "住所",
-    "方書",
-    "緯度",
-    "経度",
+    "集合（受付）場所",
+    *_LOCATION_COLUMNS,
     "アクセス方法",
     "駐車場情報",
+    "駐車場料金",
+    "駐輪場情報",
+    "Web開催",
+    "Web開催URL",
+    "ツール・環境",
     "定員",
+    "定員備考",
+    "料金種別",
+    "決済種別",
+    "外国語対応",
+    "外国語対応備考",
+    "開催条件",
     "参加申込終了日",
     "参加申込終了時間",
     "参加申込方法",
+    "申込開始日",
+    "申込開始時刻",
+    "申込URL",
     "URL",
+    *_FAMILY_COLUMNS,
+    "画像",
+    "画像_ライセンス",
     "備考",
 ]
 
@@ -114,20 +194,70 @@ def _one_line(text: str) -> str:
     return " ".join(part.strip() for part in (text or "").splitlines() if part.strip())
 
 
-def _csv(columns: list[str], rows: list[list]) -> bytes:
+def _csv(columns: list[str], rows: list[dict]) -> bytes:
+    """One row per dict (keyed by column name); a column a row does not name stays blank."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if v is None else _one_line(str(v)) for v in row])
+        unknown = set(row) - set(columns)
+        if unknown:
+            raise KeyError(f"not a column of this dataset: {sorted(unknown)}")
+        values = (row.get(column) for column in columns)
+        writer.writerow(["" if v is None else _one_line(str(v)) for v in values])
     return buffer.getvalue().encode("utf-8-sig")
 
 
 def _publisher() -> tuple[str, str, str]:
+    """(全国地方公共団体コード, prefecture, municipality name without the prefecture)."""
     municipality = current_municipality()
     if municipality is None:
         return "", "", ""
-    return municipality.code, prefecture_of(municipality.code), municipality.name
+    prefecture = prefecture_of(municipality.code)
+    city = municipality.name
+    if prefecture and city.startswith(prefecture):
+        city = city[len(prefecture) :]
+    return municipality.code, prefecture, city
+
+
+def _joined(parts) -> str:
+    """Sentences joined with 「。」, ending with one; "" when there is none."""
+    text = "。".join(p.rstrip("。") for p in parts if p)
+    return text + "。" if text else ""
+
+
+def _common(kind: str, record_id: int) -> dict:
+    """全国地方公共団体コード, ID (``S000012``) and 地方公共団体名 (``東京都杉並区``)."""
+    code, prefecture, city = _publisher()
+    return {
+        "全国地方公共団体コード": code,
+        "ID": f"{kind}{record_id:06d}",
+        "地方公共団体名": prefecture + city,
+    }
+
+
+def location(address: str) -> dict:
+    """The 所在地 columns from a stored address, without guessing.
+
+    所在地_連結表記 is the address as stored. 所在地_都道府県 is filled when the address begins
+    with a prefecture's name; when it begins with the municipality's own name (with or without
+    its prefecture) the place is in the municipality, so its code, prefecture and name fill
+    所在地_全国地方公共団体コード, 所在地_都道府県 and 所在地_市区町村. An address elsewhere keeps
+    those blank (we hold no code list of other municipalities); 町字・番地以下・町字ID stay blank.
+    """
+    address = (address or "").strip()
+    if not address:
+        return {}
+    code, prefecture, city = _publisher()
+    found = next((p for p in PREFECTURES if address.startswith(p)), "")
+    rest = address[len(found) :]
+    here = bool(city) and rest.startswith(city) and found in ("", prefecture)
+    return {
+        "所在地_連結表記": address,
+        "所在地_全国地方公共団体コード": code if here else "",
+        "所在地_都道府県": prefecture if here else found,
+        "所在地_市区町村": city if here else "",
+    }
 
 
 def open_services() -> list[Service]:
@@ -151,63 +281,60 @@ def hours_note(service: Service, today) -> str:
     parts += [schedules.closure_text(c) for c in schedules.upcoming_closures(service, today)]
     if service.is_paused:
         parts.insert(0, "現在、一時休止中です。")
-    return "。".join(p.rstrip("。") for p in parts if p) + "。"
+    return _joined(parts)
 
 
 def _service_note(service: Service) -> str:
-    parts = [
-        f"種類：{service.kind_label}",
-        "対象：" + "・".join(ServiceAudience.label_of(a) for a in service.audiences)
-        if service.audiences
-        else "",
-        f"対象年齢：{service.age_note}" if service.age_note else "",
-        "相談の方法：" + "・".join(ConsultMethod.label_of(m) for m in service.consult_methods)
-        if service.consult_methods
-        else "",
-        f"費用：{service.cost}" if service.cost else "",
-        f"予約：{Booking.label_of(service.booking)}",
-        f"申込方法：{_one_line(service.how_to_apply)}" if service.how_to_apply else "",
-        "匿名で相談できます" if service.anonymous_ok else "",
-        "ご家族だけでも相談できます" if service.family_alone_ok else "",
-        f"最終確認日：{service.last_checked_on.isoformat()}",
-    ]
-    return "。".join(p.rstrip("。") for p in parts if p) + "。"
+    """備考: what the directory knows that 公共施設一覧 has no column for."""
+    return _joined(
+        [
+            f"種類：{service.kind_label}",
+            "対象：" + "・".join(ServiceAudience.label_of(a) for a in service.audiences)
+            if service.audiences
+            else "",
+            f"対象年齢：{service.age_note}" if service.age_note else "",
+            "相談の方法：" + "・".join(ConsultMethod.label_of(m) for m in service.consult_methods)
+            if service.consult_methods
+            else "",
+            f"費用：{service.cost}" if service.cost else "",
+            f"予約：{Booking.label_of(service.booking)}",
+            f"申込方法：{_one_line(service.how_to_apply)}" if service.how_to_apply else "",
+            "匿名で相談できます" if service.anonymous_ok else "",
+            "ご家族だけでも相談できます" if service.family_alone_ok else "",
+            # This edition has only yes/no accessibility columns; the free text goes here.
+            f"バリアフリー・配慮：{_one_line(service.accessibility)}"
+            if service.accessibility
+            else "",
+            f"最終確認日：{service.last_checked_on.isoformat()}",
+        ]
+    )
 
 
 def public_facilities_csv(now: datetime | None = None) -> bytes:
     """相談先一覧 in the 公共施設一覧 columns."""
     today = (now or utcnow()).astimezone(JST).date()
-    code, prefecture, city = _publisher()
     rows = []
     for s in open_services():
         opens, closes = _common_hours(s)
         rows.append(
-            [
-                code,
-                s.id,
-                prefecture,
-                city,
-                s.name,
-                s.name_kana,
-                "",
-                "",
-                s.address,
-                "",
-                "" if s.latitude is None else repr(s.latitude),
-                "" if s.longitude is None else repr(s.longitude),
-                format_phone(s.phone) if s.phone else "",
-                "",
-                "",
-                s.operator,
-                ",".join(WEEKDAY_NAMES[d] for d in schedules.open_weekdays(s)),
-                opens,
-                closes,
-                hours_note(s, today),
-                s.description,
-                s.accessibility,
-                s.url or external_url("directory.detail", service_id=s.id),
-                _service_note(s),
-            ]
+            {
+                **_common("S", s.id),
+                "名称": s.name,
+                "名称_カナ": s.name_kana,
+                **location(s.address),
+                "緯度": "" if s.latitude is None else repr(s.latitude),
+                "経度": "" if s.longitude is None else repr(s.longitude),
+                "電話番号": format_phone(s.phone) if s.phone else "",
+                "連絡先メールアドレス": s.email,
+                "団体名": s.operator,
+                "利用可能曜日": "".join(WEEKDAY_NAMES[d] for d in schedules.open_weekdays(s)),
+                "開始時間": opens,
+                "終了時間": closes,
+                "利用可能時間特記事項": hours_note(s, today),
+                "説明": s.description,
+                "URL": s.url or external_url("directory.detail", service_id=s.id),
+                "備考": _service_note(s),
+            }
         )
     return _csv(PUBLIC_FACILITY_COLUMNS, rows)
 
@@ -223,71 +350,85 @@ def open_events() -> list[Event]:
     return sorted(found, key=lambda e: (e.first_starts_at, e.id))
 
 
+def _sessions_note(event: Event) -> str:
+    """開始日時特記事項: every session of a series (nothing for a single one)."""
+    if len(event.sessions) < 2:
+        return ""
+    return f"全{len(event.sessions)}回：" + "、".join(
+        f"第{s.number}回 {to_jst(s.starts_at):%Y-%m-%d %H:%M}〜{to_jst(s.ends_at):%H:%M}"
+        f"（{s.venue}）"
+        for s in event.sessions
+    )
+
+
+def _capacity_note(event: Event) -> str:
+    """定員備考, worded as on the event's page: 「先着順（満席の場合は…）」, 「抽選」."""
+    if event.waitlist:
+        return f"{event.admission_label}（満席の場合はキャンセル待ちを受け付けます）"
+    return event.admission_label
+
+
+def _event_note(event: Event) -> str:
+    """備考: what the event's page says that イベント一覧 has no column for."""
+    return _joined(
+        [
+            f"持ち物：{event.belongings}" if event.belongings else "",
+            f"{event.sessions_required}回の出席で修了となり、ひきこもりサポーターとして登録されます"
+            if event.kind == EventKind.COURSE and event.certifies
+            else "",
+            f"問い合わせ先メールアドレス：{event.contact_email}" if event.contact_email else "",
+            f"問い合わせの受付時間：{event.contact_hours}" if event.contact_hours else "",
+        ]
+    )
+
+
 def events_csv() -> bytes:
     """催し in the イベント一覧 columns: no registration, no person, counts of nobody."""
-    code, prefecture, city = _publisher()
     municipality = current_municipality()
     office = municipality.office_name if municipality else ""
     rows = []
     for event in open_events():
         first, last = event.sessions[0], event.sessions[-1]
         start, end = to_jst(first.starts_at), to_jst(last.ends_at)
-        closes = to_jst(event.registration_closes_at)
-        sessions_note = (
-            f"全{len(event.sessions)}回："
-            + "、".join(
-                f"第{s.number}回 {to_jst(s.starts_at):%Y-%m-%d %H:%M}〜{to_jst(s.ends_at):%H:%M}"
-                f"（{s.venue}）"
-                for s in event.sessions
-            )
-            if len(event.sessions) > 1
-            else ""
-        )
+        opens, closes = to_jst(event.registration_opens_at), to_jst(event.registration_closes_at)
+        page = external_url("events.event_detail", event_id=event.id)
         free = event.fee.strip() in ("", "無料")
         rows.append(
-            [
-                code,
-                event.id,
-                prefecture,
-                city,
-                event.title,
-                "",
-                "",
-                f"{start:%Y-%m-%d}",
-                f"{end:%Y-%m-%d}",
-                f"{start:%H:%M}",
-                f"{to_jst(first.ends_at):%H:%M}",
-                sessions_note,
-                event.description,
-                0 if free else "",
-                "無料" if free else event.fee,
-                office,
-                "",
-                "",
-                event.organization.name,
-                first.venue,
-                "",
-                "",
-                "",
-                "",
-                first.access,
-                "",
-                event.capacity,
-                f"{closes:%Y-%m-%d}",
-                f"{closes:%H:%M}",
-                f"ウェブ（催しのページから申し込み、{event.admission_label}）",
-                external_url("events.event_detail", event_id=event.id),
-                "。".join(
-                    p
-                    for p in (
-                        f"種類：{EventKind.label_of(event.kind)}",
-                        f"対象：{event.audience}" if event.audience else "",
-                        "申込できる方：" + "・".join(event.residency_labels),
-                    )
-                    if p
-                )
-                + "。",
-            ]
+            {
+                **_common("E", event.id),
+                "イベント名": event.title,
+                "言語コード": "ja",
+                "コンテンツURL": page,
+                "開始日": f"{start:%Y-%m-%d}",
+                "終了日": f"{end:%Y-%m-%d}",
+                "開始時間": f"{start:%H:%M}",
+                "終了時間": f"{to_jst(first.ends_at):%H:%M}",
+                "開始日時特記事項": _sessions_note(event),
+                "説明": event.description,
+                "イベント種類": EventKind.label_of(event.kind),
+                "料金(基本)": 0 if free else "",
+                "料金(詳細)": "無料" if free else event.fee,
+                # The event's own contact (its organizer's window) when it has one, as on its
+                # page; else the programme's office.
+                "連絡先名称": event.organization.name if event.has_contact else office,
+                "連絡先電話番号": event.contact_phone,
+                "主催者": event.organization.name,
+                "対象者": event.audience,
+                "対象者備考": "申込できる方：" + "・".join(event.residency_labels),
+                "場所名称": first.venue,
+                **location(event.venue_address),
+                "アクセス方法": first.access,
+                "定員": event.capacity,
+                "定員備考": _capacity_note(event),
+                "参加申込終了日": f"{closes:%Y-%m-%d}",
+                "参加申込終了時間": f"{closes:%H:%M}",
+                "参加申込方法": f"ウェブ（催しのページから申し込み、{event.admission_label}）",
+                "申込開始日": f"{opens:%Y-%m-%d}",
+                "申込開始時刻": f"{opens:%H:%M}",
+                "申込URL": page,
+                "URL": page,
+                "備考": _event_note(event),
+            }
         )
     return _csv(EVENT_COLUMNS, rows)
 

@@ -322,3 +322,29 @@ def test_the_mail_loop_looks_again_at_once_after_sending(
     assert result.exit_code == 0, result.output
     assert runs == [1, 1] and len(inbox.messages()) == 2
     assert time.monotonic() - started < 30  # no 60-second wait between the two runs
+
+
+def test_mail_lanes_send_the_links_apart_from_every_other_mail(make_event, sign_up, inbox, runner):
+    """`--kind apply` and `--except-kind apply`: two workers (each at its own priority) share
+    the outbox without overlap; together they send every mail exactly once."""
+    event = make_event()
+    assert sign_up(event.id).status_code == 303  # one link mail, one confirmation
+
+    def kinds(status):
+        return sorted(r.kind for r in outbox_rows() if r.status == status)
+
+    assert kinds("pending") == ["apply", "confirmed"]
+
+    others = runner.invoke(args=["mail", "send", "--except-kind", "apply"])
+    assert others.exit_code == 0 and "sent 1" in others.output, others.output
+    assert (kinds("sent"), kinds("pending")) == (["confirmed"], ["apply"])
+    assert [m["Subject"].startswith("【参加決定】") for m in inbox.messages()] == [True]
+
+    links = runner.invoke(args=["mail", "send", "--kind", "apply"])
+    assert links.exit_code == 0 and "sent 1" in links.output, links.output
+    assert (kinds("sent"), kinds("pending")) == (["apply", "confirmed"], [])
+    assert len(inbox.messages()) == 2
+    assert "sent 0" in runner.invoke(args=["mail", "send"]).output
+
+    both = runner.invoke(args=["mail", "send", "--kind", "apply", "--except-kind", "apply"])
+    assert both.exit_code == 2 and "both" in both.output

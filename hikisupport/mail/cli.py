@@ -25,11 +25,34 @@ def mail_cli():
     default=None,
     help="Seconds between runs with --loop (default MAIL_SEND_INTERVAL, 1).",
 )
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    help="Only mails of this kind (repeatable), e.g. --kind apply: a lane of its own for the "
+    "links people wait for at their screen.",
+)
+@click.option(
+    "--except-kind",
+    "except_kinds",
+    multiple=True,
+    help="Every mail but this kind (repeatable): the other lane, e.g. --except-kind apply.",
+)
 @click.option("--max-runs", type=int, default=0, hidden=True, help="Stop after N runs (tests).")
-def mail_send(loop: bool, interval: float | None, max_runs: int):
+def mail_send(
+    loop: bool,
+    interval: float | None,
+    kinds: tuple[str, ...],
+    except_kinds: tuple[str, ...],
+    max_runs: int,
+):
     """Deliver the pending mails that are due (each at most once); with --loop, again at once
-    while there were mails to send, else after the interval."""
+    while there were mails to send, else after the interval. --kind / --except-kind split the
+    outbox into lanes, each run by a worker of its own (at its own priority)."""
     from hikisupport.mail.outbox import deliver_due
+
+    if set(kinds) & set(except_kinds):
+        raise click.UsageError("a kind cannot be both in --kind and in --except-kind")
 
     interval = current_app.config["MAIL_SEND_INTERVAL"] if interval is None else interval
     runs = 0
@@ -37,7 +60,7 @@ def mail_send(loop: bool, interval: float | None, max_runs: int):
         runs += 1
         busy = False
         try:
-            report = deliver_due()
+            report = deliver_due(kinds=kinds, except_kinds=except_kinds)
         except OperationalError as error:
             if not loop:
                 raise

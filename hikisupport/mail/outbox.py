@@ -14,7 +14,7 @@ import email.policy
 import functools
 import logging
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -372,10 +372,14 @@ BATCH = 25
 
 
 def deliver_due(
-    now: datetime | None = None, limit: int = 200, only: list[int] | None = None
+    now: datetime | None = None,
+    limit: int = 200,
+    only: list[int] | None = None,
+    kinds: Sequence[str] = (),
+    except_kinds: Sequence[str] = (),
 ) -> DeliveryReport:
-    """Send every pending mail that is due (or only those of `only`), over one SMTP
-    connection, in batches.
+    """Send every pending mail that is due (or only those of `only`; only mails of `kinds`;
+    none of `except_kinds`), over one SMTP connection, in batches.
 
     `now` fixes the clock (tests); otherwise each step reads the time when it happens."""
     clock = (lambda: now) if now is not None else utcnow
@@ -393,6 +397,10 @@ def deliver_due(
         )
         if only is not None:
             query = query.where(OutboxMessage.id.in_(only))
+        if kinds:
+            query = query.where(OutboxMessage.kind.in_(list(kinds)))
+        if except_kinds:
+            query = query.where(OutboxMessage.kind.not_in(list(except_kinds)))
         due_ids = db.session.scalars(query).all()
 
     relay = None

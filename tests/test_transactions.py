@@ -128,3 +128,57 @@ def test_cli_units_commit_or_roll_back_as_a_whole(app):
         db.session.flush()
         raise RuntimeError
     assert _organizations() == ["CLIで追加"]
+
+
+def _another_program_can_take_the_write_lock(database_url: str) -> bool:
+    import sqlite3
+
+    other = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0)
+    other.isolation_level = None
+    try:
+        other.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        assert "locked" in str(error)
+        return False
+    else:
+        other.execute("ROLLBACK")
+        return True
+    finally:
+        other.close()
+
+
+@pytest.mark.only_backend("sqlite")
+def test_a_write_request_takes_the_write_lock_at_its_first_statement_not_before(
+    probe_app, database_url
+):
+    """What a write view does before it touches the database (checking its form) does not
+    hold SQLite's write lock; from its first statement (a read included) the lock is held to
+    the end, so every read-check-write stays serialised. A request that touches nothing
+    leaves no wish for the lock behind (the next read on the same thread does not take it)."""
+    probe_app.config["WTF_CSRF_ENABLED"] = False
+    seen = {}
+
+    @probe_app.post("/probe/lock-window")
+    def lock_window():
+        seen["before"] = _another_program_can_take_the_write_lock(database_url)
+        db.session.scalar(sa.select(sa.func.count()).select_from(Organization))
+        seen["after a read"] = _another_program_can_take_the_write_lock(database_url)
+        return "ok"
+
+    @probe_app.post("/probe/touches-nothing")
+    def touches_nothing():
+        return "nothing"
+
+    @probe_app.get("/probe/reads")
+    def reads():
+        db.session.scalar(sa.select(sa.func.count()).select_from(Organization))
+        seen["during a read request"] = _another_program_can_take_the_write_lock(database_url)
+        return "read"
+
+    client = probe_app.test_client()
+    assert client.post("/probe/lock-window").status_code == 200
+    assert seen == {"before": True, "after a read": False}
+    assert client.post("/probe/touches-nothing").get_data(as_text=True) == "nothing"
+    assert client.get("/probe/reads").status_code == 200
+    assert seen["during a read request"] is True
+    assert _another_program_can_take_the_write_lock(database_url)

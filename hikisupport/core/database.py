@@ -11,6 +11,7 @@ read-check-write sequence (the capacity check) serialisable.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -138,11 +139,25 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
     cursor.close()
 
 
+# A write transaction whose BEGIN IMMEDIATE waits for its first statement (see
+# `begin_immediate_lazily`): set for this context, taken by the next BEGIN in it.
+_IMMEDIATE_AT_FIRST_STATEMENT: ContextVar[bool] = ContextVar("immediate_at_first", default=False)
+
+
+def begin_immediate_lazily(pending: bool = True) -> None:
+    """The next transaction begun in this context (the request's session, at its first
+    statement) takes SQLite's write lock at BEGIN; `pending=False` withdraws the wish."""
+    _IMMEDIATE_AT_FIRST_STATEMENT.set(pending)
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn):
     if conn.dialect.name != "sqlite":
         return
     immediate = conn.get_execution_options().get(IMMEDIATE, False)
+    if _IMMEDIATE_AT_FIRST_STATEMENT.get():
+        _IMMEDIATE_AT_FIRST_STATEMENT.set(False)
+        immediate = True
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

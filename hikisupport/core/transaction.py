@@ -28,7 +28,7 @@ from flask import Flask, g, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from hikisupport.core.database import begin_with
+from hikisupport.core.database import begin_immediate_lazily, begin_with
 from hikisupport.core.extensions import db
 
 READ, WRITE = "read", "write"
@@ -71,10 +71,19 @@ def kind_of(view: Callable | None, method: str) -> str:
     return READ if method in _SAFE_METHODS else WRITE
 
 
-def begin(kind: str) -> None:
-    """Begin the current session's transaction as `kind` (READ or WRITE)."""
+def begin(kind: str, lazily: bool = False) -> None:
+    """Begin the current session's transaction as `kind` (READ or WRITE).
+
+    `lazily` (a request's write transaction on SQLite): BEGIN IMMEDIATE is sent with the
+    request's first statement, not now, so what the view does before it touches the database
+    (parsing and checking a form, its CSRF token) is not done holding the write lock; every
+    read the transaction makes is still under the lock."""
     session = db.session()
-    if kind == WRITE:
+    if kind == WRITE and lazily and db.engine.dialect.name == "sqlite":
+        if session.in_transaction():
+            raise RuntimeError("the transaction has already begun; choose its kind before")
+        begin_immediate_lazily()
+    elif kind == WRITE:
         begin_with(session, immediate=True)
     elif db.engine.dialect.name == "postgresql":
         session.connection(
@@ -165,7 +174,7 @@ def init_app(app: Flask) -> None:
         if kind == NONE:
             return
         g.transaction_kind = kind
-        begin(kind)
+        begin(kind, lazily=True)
 
     @app.after_request
     def commit_request_transaction(response):
@@ -179,8 +188,10 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def end_session(exc):
-        # Whatever is still open (an exception before after_request) is rolled back here.
+        # Whatever is still open (an exception before after_request) is rolled back here;
+        # a lazy BEGIN IMMEDIATE that no statement took is withdrawn.
         db.session.remove()
+        begin_immediate_lazily(False)
 
 
 def fail() -> None:

@@ -91,6 +91,7 @@ def register_form(event_id: int):
 def register(event_id: int):
     """Queue the mail with the link to the form; the same 303 for every valid address."""
     form = EmailForm()
+    # The address is checked before the first statement: on SQLite not under the write lock.
     if not form.validate():
         return _email_page(event_id, form), 422
     services.request_apply_link(services.public_event(event_id), form.email.data)
@@ -188,10 +189,13 @@ def apply(event_id: int, apply_token: str):
     """Sign up: 303 to the personal page (the existing one for the same name), or the form
     again with its errors (422)."""
     token = apply_token
+    form = RegistrationForm()
+    # The form is checked before the first statement: on SQLite not under the write lock,
+    # which the sign-up takes with its first read (see core.transaction).
+    valid = form.validate()
     event = services.public_event(event_id)
     email = _address_from(event, token)
-    form = RegistrationForm()
-    if not form.validate():
+    if not valid:
         return _apply_page(event, token, email, form), 422
 
     def refused(refusal):

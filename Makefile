@@ -49,8 +49,8 @@ lint: install-dev
 
 ## make bench: every benchmark, both databases (about half an hour; figures go in the README)
 bench: install-dev
-	$(BIN)/python bench/rush.py --db both --lanes --mail-nice -10 --rest-nice 0
-	$(BIN)/python bench/rush.py --db both --lanes --mail-nice -10 --rest-nice 0 --c-only
+	$(BIN)/python bench/rush.py --db both --lanes --mail-nice -10
+	$(BIN)/python bench/rush.py --db both --lanes --mail-nice -10 --c-only
 	$(BIN)/python bench/checkin.py --db both
 	$(BIN)/python bench/checkin_tap.py
 	$(BIN)/python bench/report.py --db both

@@ -607,8 +607,9 @@ def main():
     parser.add_argument(
         "--rest-nice",
         type=int,
-        default=10,
-        help="with --lanes: the nice value of the worker for every mail but the links",
+        default=0,
+        help="with --lanes: the nice value of the worker for every mail but the links "
+        "(default 0, the web workers' priority, as the production section recommends)",
     )
     parser.add_argument("--trivial", type=int, default=2000, help="requests to /healthz")
     parser.add_argument("--c-seconds", type=float, default=10)

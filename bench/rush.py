@@ -469,16 +469,25 @@ def mail_worker(env: dict, interval: float, nice: int, *lane: str) -> Process:
     )
 
 
+def phase_c_at(url: str, database_url: str, event_id: int, rate: float, seconds: float, name: str):
+    """Phase C at `rate` for `seconds`, new residents named `name`…; with the registrations
+    it made (counted in the database)."""
+    addresses = [f"{name}{i}@example.jp" for i in range(int(rate * seconds))]
+    before = check_database(database_url, event_id)["registrations"]
+    c = phase_c(url, sign_links(event_id, addresses), rate)
+    c["registrations"] = check_database(database_url, event_id)["registrations"] - before
+    return c
+
+
 def sweep_c(url: str, database_url: str, event_id: int, args, kind: str) -> list[dict]:
     """Phase C at each rate of --c-rates in turn (new residents each time): where the p95
     from arrival crosses the goal."""
     results = []
-    for rate in args.c_rates:
+    for n, rate in enumerate(args.c_rates):
+        if n:
+            time.sleep(args.c_pause)  # let the mail workers catch up before the next rate
         count = int(rate * args.c_seconds)
-        addresses = [f"sweep{rate:g}-{i}@example.jp" for i in range(count)]
-        before = check_database(database_url, event_id)["registrations"]
-        c = phase_c(url, sign_links(event_id, addresses), rate)
-        c["registrations"] = check_database(database_url, event_id)["registrations"] - before
+        c = phase_c_at(url, database_url, event_id, rate, args.c_seconds, f"sweep{rate:g}-")
         results.append(c)
         print(
             f"  [{kind}] C at {rate:g}/s × {args.c_seconds} s: from arrival p50 "
@@ -488,7 +497,6 @@ def sweep_c(url: str, database_url: str, event_id: int, args, kind: str) -> list
             f"{c['generator_late_p95_ms']:.1f} ms",
             flush=True,
         )
-        time.sleep(args.c_pause)  # let the mail workers catch up before the next rate
     return results
 
 
@@ -539,10 +547,7 @@ def run(kind: str, args) -> dict:
                 result["B"]["requests_per_second"] / result["trivial_page_rps"]
             )
             rate = args.c_rate_sqlite if kind == "sqlite" else args.c_rate_pg
-            count = int(rate * args.c_seconds)
-            paths = sign_links(c_event, [f"steady{i}@example.jp" for i in range(count)])
-            result["C"] = phase_c(url, paths, rate)
-            result["C"]["registrations"] = check_database(database_url, c_event)["registrations"]
+            result["C"] = phase_c_at(url, database_url, c_event, rate, args.c_seconds, "steady")
         finally:
             for worker in workers:
                 worker.stop()

@@ -208,8 +208,12 @@ def _csv(columns: list[str], rows: list[dict]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def _publisher() -> tuple[str, str, str]:
-    """(全国地方公共団体コード, prefecture, municipality name without the prefecture)."""
+# (全国地方公共団体コード, prefecture, municipality name without the prefecture)
+Publisher = tuple[str, str, str]
+
+
+def _publisher() -> Publisher:
+    """The municipality publishing the files, read once per file."""
     municipality = current_municipality()
     if municipality is None:
         return "", "", ""
@@ -226,9 +230,9 @@ def _joined(parts) -> str:
     return text + "。" if text else ""
 
 
-def _common(kind: str, record_id: int) -> dict:
+def _common(publisher: Publisher, kind: str, record_id: int) -> dict:
     """全国地方公共団体コード, ID (``S000012``) and 地方公共団体名 (``東京都杉並区``)."""
-    code, prefecture, city = _publisher()
+    code, prefecture, city = publisher
     return {
         "全国地方公共団体コード": code,
         "ID": f"{kind}{record_id:06d}",
@@ -236,7 +240,7 @@ def _common(kind: str, record_id: int) -> dict:
     }
 
 
-def location(address: str) -> dict:
+def location(publisher: Publisher, address: str) -> dict:
     """The 所在地 columns from a stored address, without guessing.
 
     所在地_連結表記 is the address as stored. 所在地_都道府県 is filled when the address begins
@@ -248,7 +252,7 @@ def location(address: str) -> dict:
     address = (address or "").strip()
     if not address:
         return {}
-    code, prefecture, city = _publisher()
+    code, prefecture, city = publisher
     found = next((p for p in PREFECTURES if address.startswith(p)), "")
     rest = address[len(found) :]
     here = bool(city) and rest.startswith(city) and found in ("", prefecture)
@@ -313,15 +317,16 @@ def _service_note(service: Service) -> str:
 def public_facilities_csv(now: datetime | None = None) -> bytes:
     """相談先一覧 in the 公共施設一覧 columns."""
     today = (now or utcnow()).astimezone(JST).date()
+    publisher = _publisher()
     rows = []
     for s in open_services():
         opens, closes = _common_hours(s)
         rows.append(
             {
-                **_common("S", s.id),
+                **_common(publisher, "S", s.id),
                 "名称": s.name,
                 "名称_カナ": s.name_kana,
-                **location(s.address),
+                **location(publisher, s.address),
                 "緯度": "" if s.latitude is None else repr(s.latitude),
                 "経度": "" if s.longitude is None else repr(s.longitude),
                 "電話番号": format_phone(s.phone) if s.phone else "",
@@ -386,6 +391,7 @@ def events_csv() -> bytes:
     """催し in the イベント一覧 columns: no registration, no person, counts of nobody."""
     municipality = current_municipality()
     office = municipality.office_name if municipality else ""
+    publisher = _publisher()
     rows = []
     for event in open_events():
         first, last = event.sessions[0], event.sessions[-1]
@@ -395,7 +401,7 @@ def events_csv() -> bytes:
         free = event.fee.strip() in ("", "無料")
         rows.append(
             {
-                **_common("E", event.id),
+                **_common(publisher, "E", event.id),
                 "イベント名": event.title,
                 "言語コード": "ja",
                 "コンテンツURL": page,
@@ -416,7 +422,7 @@ def events_csv() -> bytes:
                 "対象者": event.audience,
                 "対象者備考": "申込できる方：" + "・".join(event.residency_labels),
                 "場所名称": first.venue,
-                **location(event.venue_address),
+                **location(publisher, event.venue_address),
                 "アクセス方法": first.access,
                 "定員": event.capacity,
                 "定員備考": _capacity_note(event),

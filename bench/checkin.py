@@ -19,7 +19,7 @@ own time per request, from its access log: without the wait in the listen queue)
 check-ins per second over the whole phase. Run by hand; not part of the test suite:
 
     python bench/checkin.py [--db sqlite|postgresql|both] [--people 1000] [--devices 20]
-                            [--batch 25] [--workers 5] [--pace 1.0]
+                            [--batch 25] [--workers 3] [--pace 1.0]
 """
 
 from __future__ import annotations
@@ -271,7 +271,12 @@ def main():
     parser.add_argument("--people", type=int, default=1000)
     parser.add_argument("--devices", type=int, default=20)
     parser.add_argument("--batch", type=int, default=25)
-    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=(os.cpu_count() or 1) + 1,
+        help="gunicorn sync workers (default: cores + 1, as hikisupport.core.gunicorn_conf)",
+    )
     parser.add_argument(
         "--pace", type=float, default=1.0, help="seconds between scans per device (paced phase)"
     )

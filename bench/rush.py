@@ -727,7 +727,12 @@ def main():
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--clients", type=int, default=40)
     parser.add_argument("--seats", type=int, default=60)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=(os.cpu_count() or 1) + 1,
+        help="gunicorn sync workers (default: cores + 1, as hikisupport.core.gunicorn_conf)",
+    )
     parser.add_argument("--mail-interval", type=float, default=1.0)
     parser.add_argument(
         "--mail-nice",
@@ -745,9 +750,9 @@ def main():
     parser.add_argument(
         "--rest-nice",
         type=int,
-        default=0,
+        default=10,
         help="with --lanes: the nice value of the worker for every mail but the links "
-        "(default 0, the web workers' priority, as the production section recommends)",
+        "(default 10, below the web workers, as the production section recommends)",
     )
     parser.add_argument("--trivial", type=int, default=2000, help="requests to /healthz")
     parser.add_argument("--c-seconds", type=float, default=10)

@@ -19,12 +19,13 @@ own time per request, from its access log: without the wait in the listen queue)
 check-ins per second over the whole phase. Run by hand; not part of the test suite:
 
     python bench/checkin.py [--db sqlite|postgresql|both] [--people 1000] [--devices 20]
-                            [--batch 25] [--workers 3] [--pace 1.0]
+                            [--batch 25] [--workers N] [--pace 1.0] [--client asyncio|threads]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import secrets
@@ -36,6 +37,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 import sqlalchemy as sa
@@ -44,7 +46,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from rush import environment, free_port, fresh_database, gunicorn, summarise  # noqa: E402
+from rush import (  # noqa: E402
+    default_workers,
+    environment,
+    free_port,
+    fresh_database,
+    gunicorn,
+    http_request,
+    summarise,
+)
 
 BENCH_DB = "hikisupport_bench_checkin"
 
@@ -124,75 +134,133 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def phase(url: str, world: dict, session_id: int, batch: int, pace: float = 0.0) -> dict:
+def phase(
+    url: str, world: dict, session_id: int, batch: int, pace: float = 0.0, client: str = "asyncio"
+) -> dict:
     """Every device checks its share of the people in; returns latencies and throughput.
 
     pace = 0: as fast as the server answers (closed loop: throughput; latency is queueing).
     pace > 0: each device scans one person every `pace` seconds, on a schedule (open loop, as
-    at a door); latency runs from each scan's scheduled time, so waiting for the server counts."""
+    at a door); latency runs from each scan's scheduled time, so waiting for the server counts.
+
+    client: the 20 tablets as one asyncio loop (default; light on the two cores the server
+    shares with it, as the tablets are other machines at a real door) or as 20 threads of
+    `requests` (the client of the runs before 2026-12-07)."""
     devices = len(world["tokens"])
     shares = [world["tickets"][n::devices] for n in range(devices)]
     latencies, statuses, lock = [], {}, threading.Lock()
-    start = threading.Barrier(devices, timeout=60)
     checkins = 0
 
-    def tablet(n: int):
-        nonlocal checkins
-        headers = {"Authorization": f"Bearer {world['tokens'][n]}"}
+    def plan(n: int) -> list[list[str]]:
         mine = shares[n]
+        if batch <= 1:
+            return [[t] for t in mine] + [[t] for t in mine[::10]]  # 1 in 10 scanned twice
+        return [mine[i : i + batch] for i in range(0, len(mine), batch)]
+
+    def items(chunk: list[str]) -> list[dict]:
+        return [
+            {
+                "id": str(uuid.uuid4()),
+                "ticket": t,
+                "session_id": session_id,
+                "scanned_at": now_iso(),
+                "method": secrets.choice(["qr", "name"]),
+            }
+            for t in chunk
+        ]
+
+    def record(elapsed: float, sent: int, codes: list[int]) -> None:
+        nonlocal checkins
+        with lock:
+            latencies.append(elapsed)
+            checkins += sent
+            for code in codes:
+                statuses[code] = statuses.get(code, 0) + 1
+
+    def batch_codes(status: int, body, count: int) -> list[int]:
+        if status != 200:
+            return [status] * count
+        return [r["http_status"] for r in body["results"]]
+
+    def tablet(n: int, start: threading.Barrier):
+        headers = {"Authorization": f"Bearer {world['tokens'][n]}"}
         with requests.Session() as http:
             http.get(url + "/healthz", timeout=30)
             start.wait()
-            if batch <= 1:
-                plan = [[t] for t in mine] + [[t] for t in mine[::10]]  # 1 in 10 scanned twice
-            else:
-                plan = [mine[i : i + batch] for i in range(0, len(mine), batch)]
             began = time.perf_counter() + (pace * n / devices)  # devices out of step
-            for k, chunk in enumerate(plan):
+            for k, chunk in enumerate(plan(n)):
                 due = began + k * pace
                 if pace:
                     time.sleep(max(0.0, due - time.perf_counter()))
-                items = [
-                    {
-                        "id": str(uuid.uuid4()),
-                        "ticket": t,
-                        "session_id": session_id,
-                        "scanned_at": now_iso(),
-                        "method": secrets.choice(["qr", "name"]),
-                    }
-                    for t in chunk
-                ]
+                sent = items(chunk)
                 t0 = time.perf_counter()
                 if batch <= 1:
                     response = http.post(
-                        url + "/api/v1/checkins", json=items[0], headers=headers, timeout=60
+                        url + "/api/v1/checkins", json=sent[0], headers=headers, timeout=60
                     )
                     codes = [response.status_code]
                 else:
                     response = http.post(
                         url + "/api/v1/checkins/batch",
-                        json={"checkins": items},
+                        json={"checkins": sent},
                         headers=headers,
                         timeout=60,
                     )
-                    codes = (
-                        [r["http_status"] for r in response.json()["results"]]
-                        if response.status_code == 200
-                        else [response.status_code] * len(items)
-                    )
-                elapsed = time.perf_counter() - (due if pace else t0)
-                with lock:
-                    latencies.append(elapsed)
-                    checkins += len(items)
-                    for code in codes:
-                        statuses[code] = statuses.get(code, 0) + 1
+                    body = response.json() if response.status_code == 200 else None
+                    codes = batch_codes(response.status_code, body, len(sent))
+                record(time.perf_counter() - (due if pace else t0), len(sent), codes)
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(devices) as pool:
-        for future in [pool.submit(tablet, n) for n in range(devices)]:
-            future.result(timeout=900)
+    async def tablet_async(n: int, start: asyncio.Event):
+        target = urlsplit(url)
+        host, port = target.hostname, target.port
+        headers = {
+            "Authorization": f"Bearer {world['tokens'][n]}",
+            "Content-Type": "application/json",
+        }
+        await http_request(host, port, "GET", "/healthz")
+        await start.wait()
+        began = time.perf_counter() + (pace * n / devices)
+        for k, chunk in enumerate(plan(n)):
+            due = began + k * pace
+            if pace:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            sent = items(chunk)
+            t0 = time.perf_counter()
+            if batch <= 1:
+                payload = json.dumps(sent[0]).encode()
+                status, _, _ = await http_request(
+                    host, port, "POST", "/api/v1/checkins", headers, payload
+                )
+                codes = [status]
+            else:
+                payload = json.dumps({"checkins": sent}).encode()
+                status, _, raw = await http_request(
+                    host, port, "POST", "/api/v1/checkins/batch", headers, payload
+                )
+                body = json.loads(raw) if status == 200 else None
+                codes = batch_codes(status, body, len(sent))
+            record(time.perf_counter() - (due if pace else t0), len(sent), codes)
+
+    async def all_tablets() -> float:
+        start = asyncio.Event()
+        tasks = [asyncio.create_task(tablet_async(n, start)) for n in range(devices)]
+        await asyncio.sleep(0.5)  # every tablet has said hello (GET /healthz)
+        began = time.perf_counter()
+        start.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=900)
+        return began
+
+    if client == "asyncio":
+        started = asyncio.run(all_tablets())
+    else:
+        barrier = threading.Barrier(devices, timeout=60)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(devices) as pool:
+            for future in [pool.submit(tablet, n, barrier) for n in range(devices)]:
+                future.result(timeout=900)
     seconds = time.perf_counter() - started
     return {
+        "client": client,
         "requests": len(latencies),
         "checkins": checkins,
         "seconds": round(seconds, 2),
@@ -242,18 +310,26 @@ def run(kind: str, args) -> dict:
         env = {**environment(database_url, port, free_port()), "RATELIMIT_ENABLED": "0"}
         world = prepare(database_url, env, args.people, args.devices)
         access_log = Path(tmp) / "access.log"
-        server = gunicorn(env, port, args.workers, access_log)
+        workers = args.workers or default_workers(database_url, os.cpu_count() or 1)
+        server = gunicorn(env, port, workers, access_log)
         server.url = f"http://127.0.0.1:{port}"
         try:
-            single = phase(server.url, world, world["sessions"][0], 1)
+            client = args.client
+            single = phase(server.url, world, world["sessions"][0], 1, client=client)
             single["server"] = server_times(access_log, "/api/v1/checkins")
-            batch = phase(server.url, world, world["sessions"][1], args.batch)
+            batch = phase(server.url, world, world["sessions"][1], args.batch, client=client)
             batch["server"] = server_times(access_log, "/api/v1/checkins/batch")
-            paced = phase(server.url, world, world["sessions"][2], 1, pace=args.pace)
+            paced = phase(server.url, world, world["sessions"][2], 1, args.pace, client)
             paced["server"] = server_times(access_log, "/api/v1/checkins")
         finally:
             server.stop()
-        result = {"database": kind, "single": single, "batch": batch, "paced": paced}
+        result = {
+            "database": kind,
+            "workers": workers,
+            "single": single,
+            "batch": batch,
+            "paced": paced,
+        }
         result.update(check_database(database_url, world["sessions"]))
     result["ok"] = (
         result["rows_per_session"] == [args.people] * 3
@@ -274,11 +350,18 @@ def main():
     parser.add_argument(
         "--workers",
         type=int,
-        default=(os.cpu_count() or 1) + 1,
-        help="gunicorn sync workers (default: cores + 1, as hikisupport.core.gunicorn_conf)",
+        help="gunicorn sync workers (default: as in production, "
+        "hikisupport.core.gunicorn_conf.default_workers for the database and the cores)",
     )
     parser.add_argument(
         "--pace", type=float, default=1.0, help="seconds between scans per device (paced phase)"
+    )
+    parser.add_argument(
+        "--client",
+        choices=["asyncio", "threads"],
+        default="asyncio",
+        help="the tablets as one asyncio loop (default) or as threads of `requests` (as before "
+        "2026-12-07)",
     )
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
@@ -294,6 +377,7 @@ def main():
         for key in ("p50_ms", "p99_ms"):
             cells = " | ".join(str(r[mode]["server"][key]) for r in results)
             print(f"| {mode} server {key} | {cells} |")
+    print("| gunicorn workers | " + " | ".join(str(r["workers"]) for r in results) + " |")
     print("| rows per session | " + " | ".join(str(r["rows_per_session"]) for r in results) + " |")
     sys.exit(0 if all(r["ok"] for r in results) else 1)
 

@@ -52,6 +52,8 @@ from aiosmtpd.controller import Controller
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hikisupport.core.gunicorn_conf import default_workers  # noqa: E402
+
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 APPLY_LINK = re.compile(r"https?://[^/\s]+(/events/\d+/apply/[A-Za-z0-9_.-]+)")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -346,6 +348,21 @@ def step_1(url: str, event_id: int, address: str, started: dict, errors: list):
             errors.append(response.status_code)
 
 
+def step_2_form(csrf_token: str, i: int) -> dict:
+    """What resident i types into the form (a name of their own: one person each)."""
+    return {
+        "csrf_token": csrf_token,
+        "family_name": "杉並",
+        "given_name": f"花子{i}",
+        "family_name_kana": "すぎなみ",
+        "given_name_kana": "はなこ",
+        "phone": "０３ー３３１２ー２１１１",
+        "residency": "live",
+        "age_group": "50s",
+        "consent": "y",
+    }
+
+
 def step_2(url: str, path: str, i: int, timings: list, errors: list, follow: bool = True):
     """Open the link (GET the form), POST it, follow the 303 to the personal page."""
     with requests.Session() as http:
@@ -360,17 +377,7 @@ def step_2(url: str, path: str, i: int, timings: list, errors: list, follow: boo
             url + path,
             allow_redirects=False,
             timeout=60,
-            data={
-                "csrf_token": match.group(1),
-                "family_name": "杉並",
-                "given_name": f"花子{i}",
-                "family_name_kana": "すぎなみ",
-                "given_name_kana": "はなこ",
-                "phone": "０３ー３３１２ー２１１１",
-                "residency": "live",
-                "age_group": "50s",
-                "consent": "y",
-            },
+            data=step_2_form(match.group(1), i),
         )
         t2 = time.perf_counter()
         ok = response.status_code == 303 and response.headers["Location"].startswith("/r/")
@@ -445,10 +452,18 @@ def phase_c(url, paths: list[str], rate: float) -> dict:
     for future in futures:
         future.result(timeout=300)
     pool.shutdown(wait=True)
+    return phase_c_figures("threads", rate, len(paths), timings, errors, late)
+
+
+def phase_c_figures(
+    client: str, rate: float, residents: int, timings: list, errors: list, late: list
+) -> dict:
+    """Phase C's figures from (scheduled, t0, t1, t2) per resident, the errors and how late
+    the generator was."""
     return {
         "rate": rate,
-        "client": "threads",
-        "residents": len(paths),
+        "client": client,
+        "residents": residents,
         "errors": len(errors),
         "error_samples": errors[:5],
         # From the scheduled arrival to the POST's answer: GET the form + POST it.
@@ -466,18 +481,16 @@ def phase_c(url, paths: list[str], rate: float) -> dict:
 
 
 async def http_request(
-    host: str, port: int, method: str, path: str, cookie: str = "", body: bytes = b""
+    host: str, port: int, method: str, path: str, headers: dict | None = None, body: bytes = b""
 ) -> tuple[int, dict, bytes]:
     """One request on a new connection; (status, headers lower-cased — Set-Cookie as a list —,
     body)."""
     reader, writer = await asyncio.open_connection(host, port)
     head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
-    if cookie:
-        head += f"Cookie: {cookie}\r\n"
+    for name, value in (headers or {}).items():
+        head += f"{name}: {value}\r\n"
     if body:
-        head += (
-            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
-        )
+        head += f"Content-Length: {len(body)}\r\n"
     writer.write(head.encode("latin-1") + b"\r\n" + body)
     try:
         raw = await reader.read(-1)  # until the server closes the connection
@@ -505,21 +518,10 @@ async def step_2_light(url: str, path: str, i: int) -> tuple[float, float, float
     if status != 200 or match is None:
         return t0, t0, time.perf_counter(), f"GET {status}"
     cookie = "; ".join(c.split(";", 1)[0] for c in headers["set-cookie"])
-    body = urlencode(
-        {
-            "csrf_token": match.group(1),
-            "family_name": "杉並",
-            "given_name": f"花子{i}",
-            "family_name_kana": "すぎなみ",
-            "given_name_kana": "はなこ",
-            "phone": "０３ー３３１２ー２１１１",
-            "residency": "live",
-            "age_group": "50s",
-            "consent": "y",
-        }
-    ).encode()
+    body = urlencode(step_2_form(match.group(1), i)).encode()
     t1 = time.perf_counter()
-    status, headers, _ = await http_request(host, port, "POST", path, cookie, body)
+    form = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    status, headers, _ = await http_request(host, port, "POST", path, form, body)
     t2 = time.perf_counter()
     ok = status == 303 and headers.get("location", "").startswith("/r/")
     return t0, t1, t2, None if ok else status
@@ -556,16 +558,7 @@ async def phase_c_light_loop(url: str, paths: list[str], rate: float):
 def phase_c_light(url, paths: list[str], rate: float) -> dict:
     """Phase C on the light client: the same residents, schedule and figures as `phase_c`."""
     timings, errors, late = asyncio.run(phase_c_light_loop(url, paths, rate))
-    return {
-        "rate": rate,
-        "client": "asyncio",
-        "residents": len(paths),
-        "errors": len(errors),
-        "error_samples": errors[:5],
-        "from_arrival": summarise([t2 - s for s, _, _, t2 in timings]),
-        "post": summarise([t2 - t1 for _, _, t1, t2 in timings]),
-        "generator_late_p95_ms": percentile([v * 1000 for v in late], 95) if late else 0.0,
-    }
+    return phase_c_figures("asyncio", rate, len(paths), timings, errors, late)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -641,7 +634,9 @@ def run(kind: str, args) -> dict:
         database_url = fresh_database(kind, Path(tmp))
         env = environment(database_url, port, smtp_port)
         b_event, c_event = prepare(database_url, env, args.seats)
-        server = gunicorn(env, port, args.workers)
+        result["workers"] = args.workers or default_workers(database_url, os.cpu_count() or 1)
+        print(f"  [{kind}] gunicorn {result['workers']} sync workers", flush=True)
+        server = gunicorn(env, port, result["workers"])
         if args.lanes:
             # Two workers: the links people wait for at their screen, and every other mail.
             workers = [
@@ -730,8 +725,8 @@ def main():
     parser.add_argument(
         "--workers",
         type=int,
-        default=(os.cpu_count() or 1) + 1,
-        help="gunicorn sync workers (default: cores + 1, as hikisupport.core.gunicorn_conf)",
+        help="gunicorn sync workers (default: as in production, "
+        "hikisupport.core.gunicorn_conf.default_workers for the database and the cores)",
     )
     parser.add_argument("--mail-interval", type=float, default=1.0)
     parser.add_argument(
@@ -783,8 +778,8 @@ def main():
 
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     print(
-        f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; gunicorn "
-        f"{args.workers} sync workers + "
+        f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; gunicorn sync workers "
+        f"(per database, below) + "
         f"{'two mail workers (links, the rest)' if args.lanes else 'the mail worker'} "
         f"(--interval {args.mail_interval}); "
         f"{args.people} people, {args.seats} seats, {args.clients} clients"

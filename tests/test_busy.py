@@ -136,3 +136,12 @@ def test_other_database_errors_are_still_500(app, caplog):
 
     app.register_blueprint(probe)
     assert app.test_client().get("/probe/broken-sql").status_code == 500
+
+
+def test_gunicorn_runs_one_worker_per_core_on_sqlite_and_one_more_on_postgresql():
+    from hikisupport.core.gunicorn_conf import default_workers
+
+    assert default_workers(None, 2) == 2  # no DATABASE_URL: the SQLite default
+    assert default_workers("sqlite:////srv/hikisupport.sqlite3", 1) == 2  # never one alone
+    assert default_workers("sqlite:////srv/hikisupport.sqlite3", 8) == 8
+    assert default_workers("postgresql+psycopg://app@db/hikisupport", 2) == 3

@@ -218,7 +218,7 @@ def test_a_waiting_writer_takes_the_write_lock_within_milliseconds_of_its_releas
         released_at = time.monotonic()
         other.execute("ROLLBACK")
         assert got_it.wait(5)
-        writer.join()
+        writer.join(5)
         lateness.append(took_at[0] - released_at)
     other.close()
     # The median of three, so one scheduling hiccup on a busy machine does not decide it.

@@ -190,33 +190,27 @@ def _begin_immediate(conn) -> None:
     if not timeout_ms:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         return
-    cursor = conn.connection.dbapi_connection.cursor()
+    # The busy handler is switched on the driver's own cursor (plumbing, not worth SQLAlchemy's
+    # events); every BEGIN goes through SQLAlchemy, so listeners and logs see each try.
+    pragma = conn.connection.dbapi_connection.cursor()
     deadline = time.monotonic() + timeout_ms / 1000
     delay = 0.0005
+    pragma.execute("PRAGMA busy_timeout=0")
     try:
-        cursor.execute("PRAGMA busy_timeout=0")
         while True:
             try:
-                cursor.execute("BEGIN IMMEDIATE")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
                 return
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                    break  # not the lock: raised below as SQLAlchemy raises it
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
+            except sa.exc.OperationalError as error:
+                code = getattr(error.orig, "sqlite_errorcode", None)
+                remaining = deadline - time.monotonic()
+                if code is None or code & 0xFF != sqlite3.SQLITE_BUSY or remaining <= 0:
+                    raise  # not the lock, or waited the whole busy timeout: 503 in core.errors
             time.sleep(min(delay * random.uniform(0.5, 1.0), remaining))  # noqa: S311 (jitter)
             delay = min(delay * 2, WRITE_LOCK_POLL_MAX)
     finally:
-        cursor.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
-        cursor.close()
-    # Timed out (or another error): once more through SQLAlchemy, without waiting, so that
-    # the error is the usual OperationalError ("database is locked" → 503 in core.errors).
-    conn.exec_driver_sql("PRAGMA busy_timeout=0")
-    try:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    finally:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(timeout_ms)}")
+        pragma.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
+        pragma.close()
 
 
 def sqlite_engine_options(busy_timeout_ms: int) -> dict:

@@ -16,7 +16,8 @@ For each database (a SQLite file; a fresh PostgreSQL database) this
 6. phase C — residents arriving at a steady rate (open loop: 100 a second on SQLite, 60 on
    PostgreSQL, for --c-seconds), each opening the form by its link and sending it; latency is
    counted from each one's *scheduled* arrival, so waiting in a queue counts. C's links are
-   signed here with the server's key (the mail round trip is phase A's subject).
+   signed here with the server's key (the mail round trip is phase A's subject); C's residents
+   are one asyncio loop (`--c-client threads`: `requests` on threads, as A and B).
 
 Run by hand or with `make bench`; not part of the test suite.
 

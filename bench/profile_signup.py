@@ -27,19 +27,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HIKISUPPORT_DOTENV", "0")
 
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-FORM = {
-    "family_name": "杉並",
-    "given_name": "花子",
-    "family_name_kana": "すぎなみ",
-    "given_name_kana": "はなこ",
-    "phone": "０３ー３３１２ー２１１１",
-    "residency": "live",
-    "age_group": "50s",
-    "consent": "y",
-}
+from rush import CSRF, free_port, step_2_form  # noqa: E402
 
 
 def main():
@@ -144,7 +135,7 @@ def main():
         path = link_re.search(body).group(1)
         page = timed("step 2 GET", client.get, path)
         token = CSRF.search(page.get_data(as_text=True)).group(1)
-        data = {**FORM, "given_name": f"花子{i}", "csrf_token": token}
+        data = step_2_form(token, i)
         answer = timed("step 2 POST", client.post, path, data=data)
         assert answer.status_code == 303, answer.status_code
         timed("personal page", client.get, answer.headers["Location"])
@@ -171,9 +162,6 @@ def start_sink():
     class Accept:
         async def handle_DATA(self, server, session, envelope):
             return "250 OK"
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    from rush import free_port
 
     controller = Controller(Accept(), hostname="127.0.0.1", port=free_port())
     controller.start()

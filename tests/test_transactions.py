@@ -4,6 +4,9 @@ rolled back on any error; views never commit by themselves."""
 from __future__ import annotations
 
 import re
+import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -131,8 +134,6 @@ def test_cli_units_commit_or_roll_back_as_a_whole(app):
 
 
 def _another_program_can_take_the_write_lock(database_url: str) -> bool:
-    import sqlite3
-
     other = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0)
     other.isolation_level = None
     try:
@@ -192,10 +193,6 @@ def test_a_waiting_writer_takes_the_write_lock_within_milliseconds_of_its_releas
     however long it has waited. (SQLite's own busy handler, after 450 ms of waiting, naps
     100 ms at a time: the lock let go at 450 ms was taken only at 528 ms, and under steady
     writes newer writers overtook the old ones — a second's wait for a few requests.)"""
-    import sqlite3
-    import threading
-    import time
-
     other = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0)
     other.isolation_level = None
     lateness = []

@@ -186,10 +186,7 @@ def _begin_immediate(conn) -> None:
     busy timeout (then SQLITE_BUSY, answered 503 as before). The handler is off only for the
     BEGIN: every other statement keeps the driver's timeout.
     """
-    timeout_ms = conn.connection.info.get(BUSY_TIMEOUT_MS, 0)
-    if not timeout_ms:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-        return
+    timeout_ms = conn.connection.info.get(BUSY_TIMEOUT_MS, 0)  # 0: one try, no wait
     # The busy handler is switched on the driver's own cursor (plumbing, not worth SQLAlchemy's
     # events); every BEGIN goes through SQLAlchemy, so listeners and logs see each try.
     pragma = conn.connection.dbapi_connection.cursor()

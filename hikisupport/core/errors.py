@@ -224,7 +224,14 @@ def register(app: Flask) -> None:
         transaction.fail()
         if not is_lock_timeout(error):
             return unexpected_error(error)
-        app.logger.warning("database busy on %s %s", request.method, request.path)
+        original = getattr(error, "orig", None)
+        app.logger.warning(
+            "database busy on %s %s (%s %s)",
+            request.method,
+            request.path,
+            getattr(original, "sqlstate", None) or "sqlite",
+            str(original).splitlines()[0] if original is not None else "",
+        )
         body, status = render_error(503)
         if is_api_request():
             body["error"] = "busy"

@@ -7,7 +7,11 @@ the person (numbers and records the certification, queues its mail). Prints the 
 (time.process_time) and the number of SQL statements per check-in of each kind, and
 cProfile's top functions for the completing one.
 
-    python bench/profile_checkin.py [-n 200] [--db sqlite|postgresql] [--top 30] [--no-profile]
+With ``--batch N`` the check-ins go N at a time through the batch API (an offline queue being
+sent), and the figures are per batch request as well as per check-in.
+
+    python bench/profile_checkin.py [-n 200] [--db sqlite|postgresql] [--batch 1] [--top 30]
+                                    [--no-profile]
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ def main():
     parser.add_argument("-n", type=int, default=200)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=1, help="check-ins per request (batch API)")
     parser.add_argument("--no-profile", action="store_true", help="CPU times only (no cProfile)")
     parser.add_argument(
         "--show-sql", action="store_true", help="print the statements of each kind's first check-in"
@@ -74,31 +79,49 @@ def main():
         counted = dict.fromkeys(kinds, 0)
         for kind, session_id in zip(kinds, world["sessions"], strict=True):
             profiled = kind == kinds[-1] and not args.no_profile
-            for i, ticket in enumerate(world["tickets"]):
+            tickets = world["tickets"]
+            for i in range(0, len(tickets), args.batch):
+                chunk = tickets[i : i + args.batch]
                 shown = [] if args.show_sql and i == 0 else None
-                body = {
-                    "id": str(uuid.uuid4()),
-                    "ticket": ticket,
-                    "session_id": session_id,
-                    "scanned_at": datetime.now(UTC).isoformat(),
-                    "method": "qr",
-                }
+                items = [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "ticket": ticket,
+                        "session_id": session_id,
+                        "scanned_at": datetime.now(UTC).isoformat(),
+                        "method": "qr",
+                    }
+                    for ticket in chunk
+                ]
                 before, t0 = statements, time.process_time()
                 if profiled:
                     profile.enable()
-                response = client.post("/api/v1/checkins", json=body, headers=headers)
+                if args.batch > 1:
+                    response = client.post(
+                        "/api/v1/checkins/batch", json={"checkins": items}, headers=headers
+                    )
+                else:
+                    response = client.post("/api/v1/checkins", json=items[0], headers=headers)
                 if profiled:
                     profile.disable()
                 cpu[kind] += time.process_time() - t0
                 counted[kind] += statements - before
-                assert response.status_code == 201, response.get_data(as_text=True)
+                assert response.status_code in (200, 201), response.get_data(as_text=True)
+                if args.batch > 1:
+                    answered = [r["http_status"] for r in response.get_json()["results"]]
+                    assert answered == [201] * len(chunk), response.get_data(as_text=True)
                 if shown is not None:
                     print(f"{kind}:", *shown, sep="\n    ")
                     shown = None
-        print(f"{args.n} people on {args.db}; server CPU and SQL statements per check-in:")
+        print(
+            f"{args.n} people on {args.db}, {args.batch} per request; "
+            "server CPU and SQL statements per check-in (and per request):"
+        )
+        requests = -(-args.n // args.batch)
         for kind in kinds:
             print(
                 f"  {kind:34s} {cpu[kind] * 1000 / args.n:6.2f} ms  {counted[kind] / args.n:5.1f}"
+                f"  ({cpu[kind] * 1000 / requests:7.2f} ms  {counted[kind] / requests:6.1f})"
             )
         with app.app_context():
             db.engine.dispose()

@@ -522,13 +522,43 @@ def _insert_once(values: dict) -> Attendance | None:
     ).first()
 
 
-def _the_row(registration_id: int, session_id: int) -> Attendance | None:
-    return db.session.scalar(
-        sa.select(Attendance)
-        .where(Attendance.registration_id == registration_id, Attendance.session_id == session_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+def _the_row(registration_id: int, session_id: int, *, lock: bool = False) -> Attendance | None:
+    """The attendance of the pair as committed now; `lock`: held until the transaction ends
+    (only to change it: a batch reads many rows, and locks taken in its own order would
+    deadlock with another tablet's batch)."""
+    query = sa.select(Attendance).where(
+        Attendance.registration_id == registration_id, Attendance.session_id == session_id
     )
+    if lock:
+        query = query.with_for_update()
+    return db.session.scalar(query.execution_options(populate_existing=True))
+
+
+def _values(
+    registration: Registration,
+    session: Session,
+    item: CheckinInput,
+    now: datetime,
+    checked_in_at: datetime | None = None,
+) -> dict:
+    """The attendance row a check-in records."""
+    device = calling_device()
+    scanned_at = item.scanned_at
+    if checked_in_at is None:
+        # The time of the scan (an offline queue arrives later), never a time still to come.
+        checked_in_at = min(scanned_at, now) if scanned_at is not None else now
+    return {
+        "registration_id": registration.id,
+        "session_id": session.id,
+        "client_uuid": item.uuid,
+        "checked_in_at": checked_in_at,
+        "method": AttendanceMethod(item.method),
+        "device_id": device.id if device else None,
+        "recorded_by_id": _calling_staff_id(),
+        "scanned_at": scanned_at,
+        "received_at": now,
+        "late": scanned_at is not None and now - scanned_at > late_after(),
+    }
 
 
 def check_in(
@@ -543,23 +573,7 @@ def check_in(
     if item.uuid is not None and (earlier := by_uuid(item.uuid)) is not None:
         return _replay(earlier, session, item.ticket)
     registration = _check_registration(find_registration(item.ticket), session)
-    device = calling_device()
-    scanned_at = item.scanned_at
-    if checked_in_at is None:
-        # The time of the scan (an offline queue arrives later), never a time still to come.
-        checked_in_at = min(scanned_at, now) if scanned_at is not None else now
-    values = {
-        "registration_id": registration.id,
-        "session_id": session.id,
-        "client_uuid": item.uuid,
-        "checked_in_at": checked_in_at,
-        "method": AttendanceMethod(item.method),
-        "device_id": device.id if device else None,
-        "recorded_by_id": _calling_staff_id(),
-        "scanned_at": scanned_at,
-        "received_at": now,
-        "late": scanned_at is not None and now - scanned_at > late_after(),
-    }
+    values = _values(registration, session, item, now, checked_in_at)
     inserted = _insert_once(values)
     if inserted is not None:  # a new row: this transaction holds it
         _changed(inserted, registration, session)
@@ -571,6 +585,9 @@ def check_in(
         if earlier is None:
             raise CheckinRefused("受付を記録できませんでした。もう一度お試しください。")
         return _replay(earlier, session, item.ticket)
+    if attendance.undone_at is not None:
+        # Undone: to be checked in anew, under the row's lock (another request may be at it).
+        attendance = _the_row(registration.id, session.id, lock=True)
     if item.uuid is not None and attendance.client_uuid == item.uuid:
         return _replay(attendance, session, item.ticket)
     if attendance.undone_at is None:
@@ -614,21 +631,111 @@ class BatchAnswer:
 def check_in_many(
     items: list[tuple[int, CheckinInput]], now: datetime | None = None
 ) -> list[BatchAnswer]:
-    """A batch (an offline queue): each item on its own, in its own savepoint, so one refusal
-    leaves the others recorded."""
+    """A batch (an offline queue), each item answered on its own, in order, as `check_in`
+    would answer it alone; one refusal leaves the others recorded.
+
+    Most items of a queue are plain first check-ins: a new UUID, a valid ticket, nobody in yet.
+    Those are found with one read of each kind for the whole batch and recorded with one
+    ``INSERT … ON CONFLICT DO NOTHING`` and one call of the completion rule for all of them.
+    Every other item — a UUID seen before, a ticket already in or twice in the batch, a row a
+    concurrent request inserted first — goes through `check_in` afterwards, in its own
+    savepoint, and so gets exactly the single check-in's answer."""
     now = now or utcnow()
-    answers = []
-    for session_id, item in items:
+    answers: list[BatchAnswer | None] = [None] * len(items)
+    sessions: dict[int, Session | DomainError] = {}
+    for session_id in dict.fromkeys(session_id for session_id, _ in items):
+        try:
+            sessions[session_id] = session_for_caller(session_id)
+        except DomainError as error:
+            sessions[session_id] = error
+    codes = {normalize_ticket(item.ticket) for _, item in items} - {""}
+    registrations = {
+        r.ticket: r
+        for r in db.session.scalars(sa.select(Registration).where(Registration.ticket.in_(codes)))
+    }
+    uuids = {item.uuid for _, item in items if item.uuid}
+    taken = set(
+        db.session.scalars(
+            sa.select(Attendance.client_uuid).where(Attendance.client_uuid.in_(uuids))
+        )
+    )
+    present = set(
+        db.session.execute(
+            sa.select(Attendance.registration_id, Attendance.session_id).where(
+                Attendance.registration_id.in_({r.id for r in registrations.values()}),
+                Attendance.session_id.in_(sessions),
+            )
+        ).tuples()
+    )
+    first: dict[tuple[int, int], tuple[int, dict, Registration, Session]] = {}
+    later: list[int] = []
+    for i, (session_id, item) in enumerate(items):
+        session = sessions[session_id]
+        if isinstance(session, DomainError):
+            answers[i] = BatchAnswer(item.uuid, error=session)
+            continue
+        if item.uuid is None or item.uuid in taken:
+            later.append(i)
+            continue
+        taken.add(item.uuid)
+        try:
+            registration = _check_registration(
+                registrations.get(normalize_ticket(item.ticket)), session
+            )
+        except DomainError as error:
+            answers[i] = BatchAnswer(item.uuid, error=error)
+            continue
+        pair = (registration.id, session.id)
+        if pair in present or pair in first:
+            later.append(i)
+            continue
+        first[pair] = (i, _values(registration, session, item, now), registration, session)
+    if first:
+        later.extend(_record_first(first, answers))
+    for i in sorted(later):
+        session_id, item = items[i]
         savepoint = db.session.begin_nested()
         try:
-            result = check_in(session_for_caller(session_id), item, now)
+            result = check_in(sessions[session_id], item, now)
         except DomainError as error:
             savepoint.rollback()
-            answers.append(BatchAnswer(item.uuid, error=error))
+            answers[i] = BatchAnswer(item.uuid, error=error)
             continue
         savepoint.commit()
-        answers.append(BatchAnswer(item.uuid, result=result))
+        answers[i] = BatchAnswer(item.uuid, result=result)
     return answers
+
+
+def _record_first(
+    first: dict[tuple[int, int], tuple[int, dict, Registration, Session]],
+    answers: list[BatchAnswer | None],
+) -> list[int]:
+    """Insert a batch's first check-ins together and run the completion rule once for them;
+    answers the ones recorded, returns the indexes left to `check_in` (a row inserted first by
+    a concurrent request; all of them if the rule refused: each then on its own)."""
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
+    savepoint = db.session.begin_nested()
+    try:
+        # In (registration, session) order, so two batches insert in the same order.
+        rows = db.session.scalars(
+            insert(Attendance).on_conflict_do_nothing().returning(Attendance),
+            [first[pair][1] for pair in sorted(first)],
+            execution_options={"populate_existing": True},
+        ).all()
+        inserted = {(a.registration_id, a.session_id): a for a in rows}
+        recorded = [first[pair] for pair in sorted(first) if pair in inserted]
+        completion.attendances_changed([(r, s) for _, _, r, s in recorded])
+    except DomainError:
+        savepoint.rollback()
+        return [i for i, _, _, _ in first.values()]
+    savepoint.commit()
+    for i, _, registration, session in recorded:
+        attendance = inserted[(registration.id, session.id)]
+        answers[i] = BatchAnswer(
+            attendance.client_uuid,
+            result=CheckinResult("checked_in", attendance, registration, 201),
+        )
+    return [i for pair, (i, _, _, _) in first.items() if pair not in inserted]
 
 
 def undo(attendance: Attendance, now: datetime | None = None, *, window: bool = True) -> None:
@@ -668,7 +775,7 @@ def undo_by_uuid(uuid: str, now: datetime | None = None) -> Attendance:
 
 def undo_for(session: Session, registration_id: int) -> Registration:
     """Staff undo someone's check-in at the session from the roster page (any time)."""
-    attendance = _the_row(registration_id, session.id)
+    attendance = _the_row(registration_id, session.id, lock=True)
     if attendance is None or attendance.undone_at is not None:
         raise CheckinRefused("この方は受付済みではありません。")
     undo(attendance, window=False)

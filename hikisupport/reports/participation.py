@@ -97,8 +97,12 @@ def event_changed(event: Event) -> None:
 
 def attendance_changed(registration: Registration, session: Session) -> None:
     """One person's attendance at one session changed (a check-in, a tick, an undo)."""
-    if session.event.kind == EventKind.LECTURE:
-        refresh([registration.person_id])
+    attendances_changed([(registration, session)])
+
+
+def attendances_changed(changes: Iterable[tuple[Registration, Session]]) -> None:
+    """Several attendances changed (a batch of check-ins): one refresh for all their persons."""
+    refresh(r.person_id for r, s in changes if s.event.kind == EventKind.LECTURE)
 
 
 def rebuild(connection=None) -> int:

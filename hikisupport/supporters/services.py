@@ -12,6 +12,7 @@ Functions here flush, never commit: the request (or CLI command) commits once.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -187,27 +188,36 @@ def progress_of(
     """Counting attendances that are not undone, at this event or a linked cohort's
     same-numbered session (`events`: the cohorts, if the caller has them), by any registration
     of the same person."""
-    event = registration.event
-    total = len(event.sessions)
-    progress = Progress(required=min(event.sessions_required, total) if total else 1)
     if person_ids is None:
         person_ids = person_ids_of(canonical_person_id(registration.person_id))
     if events is None:
-        events = cohort_event_ids(event.id)
+        events = cohort_event_ids(registration.event.id)
+    return progress_of_many(registration.event, events, {0: person_ids})[0]
+
+
+def progress_of_many(
+    event: Event, events: list[int], persons: dict[int, list[int]]
+) -> dict[int, Progress]:
+    """`progress_of` for several persons of one event in one query. `persons`: each canonical
+    record → every record that counts as it (`person_ids_of`)."""
+    total = len(event.sessions)
+    required = min(event.sessions_required, total) if total else 1
+    progress = {canonical: Progress(required=required) for canonical in persons}
+    owner = {pid: canonical for canonical, ids in persons.items() for pid in ids}
     rows = db.session.execute(
-        sa.select(Attendance, Session.number)
+        sa.select(Attendance, Session.number, Registration.person_id)
         .join(Session, Session.id == Attendance.session_id)
         .join(Registration, Registration.id == Attendance.registration_id)
         .where(
             Attendance.undone_at.is_(None),
             Session.event_id.in_(events),
             Session.number <= total,
-            Registration.person_id.in_(person_ids),
+            Registration.person_id.in_(owner),
         )
         .order_by(Session.starts_at, Attendance.id)
     ).all()
-    for attendance, number in rows:
-        progress.attended.setdefault(number, attendance)
+    for attendance, number, person_id in rows:
+        progress[owner[person_id]].attended.setdefault(number, attendance)
     return progress
 
 
@@ -226,21 +236,100 @@ def _certifications_for(person_ids: list[int], event_ids: list[int]) -> list[Cer
     )
 
 
+def lock_persons(person_ids: Iterable[int]) -> dict[int, tuple[int, list[int]]]:
+    """`lock_person` for several persons at once (in id order), and what `person_ids_of`
+    gives, in one statement: each person → (its canonical record, every record that counts
+    as that one)."""
+    ids = sorted({int(i) for i in person_ids})
+    if not ids:
+        return {}
+    canonical_ids = (
+        sa.select(sa.func.coalesce(PersonMerge.into_id, Person.id))
+        .select_from(Person)
+        .outerjoin(PersonMerge, PersonMerge.duplicate_id == Person.id)
+        .where(Person.id.in_(ids))
+        .correlate(None)  # its own FROM, not the persons of the statement around it
+    )
+    rows = db.session.execute(
+        sa.select(Person.id, PersonMerge.duplicate_id)
+        .outerjoin(PersonMerge, PersonMerge.into_id == Person.id)
+        .where(Person.id.in_(canonical_ids))
+        .order_by(Person.id, PersonMerge.duplicate_id)
+        .with_for_update(of=Person)
+    ).all()
+    members: dict[int, list[int]] = {}
+    for canonical, duplicate in rows:
+        members.setdefault(canonical, [canonical])
+        if duplicate is not None:
+            members[canonical].append(duplicate)
+    found = {pid: canonical for canonical, ids_ in members.items() for pid in ids_}
+    answer = {}
+    for pid in ids:
+        canonical = found.get(pid)
+        if canonical is None:  # no person row to lock (as `lock_person` allows)
+            canonical = canonical_person_id(pid)
+            members.setdefault(canonical, person_ids_of(canonical))
+        answer[pid] = (canonical, members[canonical])
+    return answer
+
+
 def decide(registration: Registration, session: Session | None = None) -> Certification | None:
     """After `registration`'s attendance changed: certify the person if they now complete the
     course, withdraw an automatic certification whose completing attendance was undone.
     Replaying it changes nothing. Returns the person's valid certification for the course."""
-    event = registration.event
-    if not event.certifies:
-        return None
-    canonical = lock_person(registration.person_id)
-    db.session.refresh(registration)
-    person_ids = person_ids_of(canonical)
-    cohorts = cohort_event_ids(event.id)
-    existing = _certifications_for(person_ids, cohorts)
-    live = next((c for c in existing if c.is_valid), None)
-    progress = progress_of(registration, person_ids, cohorts)
+    return decide_many([registration])[0]
 
+
+def decide_many(registrations: Sequence[Registration]) -> list[Certification | None]:
+    """`decide` for each of several registrations (a batch of check-ins), in order, with one
+    read of each kind for all of them: the persons locked together (in id order), their
+    registrations, certifications and attendance read once per event. A person who comes
+    twice is decided again afterwards on its own, seeing what the first decision did."""
+    answers: list[Certification | None] = [None] * len(registrations)
+    todo = [(i, r) for i, r in enumerate(registrations) if r.event.certifies]
+    if not todo:
+        return answers
+    persons = lock_persons(r.person_id for _, r in todo)
+    db.session.execute(
+        sa.select(Registration)
+        .where(Registration.id.in_({r.id for _, r in todo}))
+        .execution_options(populate_existing=True)
+    ).all()
+    by_event: dict[int, list[tuple[int, Registration]]] = {}
+    again, seen = [], set()
+    for i, registration in todo:
+        canonical = persons[registration.person_id][0]
+        if canonical in seen:
+            again.append(i)
+            continue
+        seen.add(canonical)
+        by_event.setdefault(registration.event_id, []).append((i, registration))
+    for group in by_event.values():
+        event = group[0][1].event
+        cohorts = cohort_event_ids(event.id)
+        members = {persons[r.person_id][0]: persons[r.person_id][1] for _, r in group}
+        owner = {pid: canonical for canonical, ids in members.items() for pid in ids}
+        existing: dict[int, list[Certification]] = {canonical: [] for canonical in members}
+        for certification in _certifications_for(list(owner), cohorts):
+            existing[owner[certification.person_id]].append(certification)
+        progress = progress_of_many(event, cohorts, members)
+        for i, registration in group:
+            canonical = persons[registration.person_id][0]
+            answers[i] = _decide(registration, canonical, existing[canonical], progress[canonical])
+    for i in again:
+        answers[i] = decide_many([registrations[i]])[0]
+    return answers
+
+
+def _decide(
+    registration: Registration,
+    canonical: int,
+    existing: list[Certification],
+    progress: Progress,
+) -> Certification | None:
+    """The rule, for one registration, on what `decide_many` read with the person locked."""
+    event = registration.event
+    live = next((c for c in existing if c.is_valid), None)
     if live is not None:
         if live.source == CertificationSource.ATTENDANCE and _rests_on_undone(live):
             if progress.complete:

@@ -18,7 +18,7 @@ from fixtures.supporters import certifications
 
 from hikisupport.core.errors import DomainError
 from hikisupport.core.extensions import db
-from hikisupport.models import Attendance, Person
+from hikisupport.models import Attendance, AuditLog, OutboxMessage, Person
 from hikisupport.supporters import completion
 
 
@@ -267,10 +267,25 @@ def test_a_batch_completing_a_course_certifies_each_person_once_numbered_without
     assert sorted(c.counted_person_id for c in certified) == sorted(
         [people[0].person_id, people[1].person_id, people[3].person_id]
     )
-    numbers = sorted(int(c.number.split("-")[1]) for c in certified)
-    assert numbers == [1, 2, 3]
+    # Numbered in the batch's order, without gaps; each on its two attendances.
+    by_person = {c.counted_person_id: c for c in certified}
+    in_order = [by_person[people[w].person_id] for w in (0, 1, 3)]
+    assert [int(c.number.split("-")[1]) for c in in_order] == [1, 2, 3]
+    members = {people[w].person_id: {people[w].person_id} for w in (0, 1)}
+    members[people[3].person_id] = {people[3].person_id, people[4].person_id}
     for c in certified:
         assert len(c.attendances) == 2
+        on = {a.attendance.registration.person_id for a in c.attendances}
+        assert on == members[c.counted_person_id]
+    # One mail each, to that person's address, and one audit entry each with its number.
+    mails = db.session.scalars(sa.select(OutboxMessage).filter_by(kind="certified")).all()
+    assert sorted((m.recipient, m.about_id) for m in mails) == sorted(
+        (people[w].email, by_person[people[w].person_id].id) for w in (0, 1, 3)
+    )
+    issued = db.session.scalars(sa.select(AuditLog).filter_by(action="certification.issue")).all()
+    assert sorted((e.object_id, e.detail["number"]) for e in issued) == sorted(
+        (c.id, c.number) for c in certified
+    )
     # The batch sent again (a queue retried after a lost answer) certifies no one twice.
     again = batch(client, token, items)
     assert [r["http_status"] for r in again.json["results"]] == [201] * len(items)
@@ -354,7 +369,8 @@ def test_overlapping_batches_from_many_tablets_record_each_person_once(
 ):
     """Eight tablets that were all offline send their queues at once, each holding the same
     twelve people in its own order: one row per person, exactly one 201 per person over all the
-    answers, every other answer already_checked_in with that row's time; no error."""
+    answers, every other answer already_checked_in with that row's time; no error; each person
+    certified once (a one-session course), the numbers without gaps."""
     event = make_today_event(sessions=1, capacity=20, kind="course")
     people = [enrol(event) for _ in range(12)]
     tokens = [make_device(event, name=f"受付{n + 1}")[1] for n in range(TABLETS)]
@@ -399,3 +415,7 @@ def test_overlapping_batches_from_many_tablets_record_each_person_once(
             times[person.ticket]
         }
     assert len(answers) == TABLETS * len(people)
+    # A one-session course: each first check-in certified its person, once, numbered 1…12.
+    certified = certifications(event_id=event.id)
+    assert sorted(c.person_id for c in certified) == sorted(p.person_id for p in people)
+    assert sorted(c.serial for c in certified) == list(range(1, len(people) + 1))

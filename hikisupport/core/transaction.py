@@ -145,11 +145,11 @@ def _refuse_writes_in_read_transactions(session, flush_context, instances):
         _refuse_in_read_transaction(session)
 
 
-def execute_write(statement, params: dict):
+def execute_write(statement, params: dict | list[dict]):
     """Run a Core write (an insert built once) in the current transaction, past the ORM's unit
     of work: the session's pending changes are flushed first (so it comes after them), and a
     read transaction refuses it as it refuses a flush. (A caller whose parameters name a new
-    row's id flushes before it builds them.)"""
+    row's id flushes before it builds them.) A list of parameters writes a row for each."""
     session = db.session()
     _refuse_in_read_transaction(session)
     session.flush()

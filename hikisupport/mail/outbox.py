@@ -186,26 +186,55 @@ def queue(
             return None
     if about is not None:
         db.session.flush()  # a new row the mail is about gets its id
-    about_type, about_id = about_of(about)
+    row = _message(kind, recipient, subject, body_text, body_html, about, build_attachments)
     result = execute_write(
-        _INSERT_MESSAGE,
-        {
-            "by_resident": by_resident,
-            "body_builder": build_body,
-            "kind": kind,
-            "recipient": recipient,
-            "subject": subject,
-            "body_text": body_text,
-            "body_html": body_html,
-            "about_type": about_type,
-            "about_id": about_id,
-            "attachment_builder": build_attachments,
-            "status": OutboxStatus.PENDING,
-            "attempts": 0,
-            "next_attempt_at": utcnow(),
-        },
+        _INSERT_MESSAGE, {**row, "by_resident": by_resident, "body_builder": build_body}
     )
     return result.inserted_primary_key[0]
+
+
+def queue_many(
+    kind: str,
+    mails: list[tuple[str, str, object]],
+    build_attachments: str = "",
+    build_body: str = "",
+) -> None:
+    """`queue` for several mails of one kind at once, none of them caused by a resident's own
+    action (no per-address cap applies): `mails` holds (recipient, subject, about) each, the
+    text written when sent by `build_body`. One insert for all."""
+    if not mails:
+        return
+    if build_attachments:
+        _builder(build_attachments)
+    db.session.flush()  # the rows the mails are about get their ids
+    execute_write(
+        _INSERT_MESSAGE,
+        [
+            {
+                **_message(kind, recipient, subject, "", "", about, build_attachments),
+                "by_resident": False,
+                "body_builder": build_body,
+            }
+            for recipient, subject, about in mails
+        ],
+    )
+
+
+def _message(kind, recipient, subject, body_text, body_html, about, build_attachments) -> dict:
+    about_type, about_id = about_of(about)
+    return {
+        "kind": kind,
+        "recipient": recipient,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "about_type": about_type,
+        "about_id": about_id,
+        "attachment_builder": build_attachments,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+    }
 
 
 def backoff(attempts: int) -> timedelta:

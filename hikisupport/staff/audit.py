@@ -40,28 +40,39 @@ _INSERT_ENTRY = sa.insert(AuditLog.__table__)
 def record(action: str, obj=None, /, **detail) -> None:
     """Write an audit row in the current transaction (never commits): one Core insert, not a
     row added to the session. A new `obj` is flushed first, for its id."""
+    if obj is not None:
+        db.session.flush()
+    execute_write(_INSERT_ENTRY, _entry(action, obj, detail))
+
+
+def record_many(action: str, entries: list[tuple[object, dict]]) -> None:
+    """`record` for several objects at once (a batch of check-ins certifying several people):
+    one row each, written by one insert."""
+    if entries:
+        db.session.flush()
+        execute_write(_INSERT_ENTRY, [_entry(action, obj, dict(detail)) for obj, detail in entries])
+
+
+def _entry(action: str, obj, detail: dict) -> dict:
+    """An audit row's values: the caller, the object (flushed already), the detail."""
     caller = current_caller() if has_request_context() else None
     if caller is not None and caller.is_device:
         detail.setdefault("device_id", caller.id)
     staff_email = caller.label if caller is not None else detail.pop("staff_email", "")
     if obj is not None:
-        db.session.flush()
         object_type, object_id = type(obj).__tablename__, getattr(obj, "id", None)
     else:
         object_type, object_id = detail.pop("object_type", ""), detail.pop("object_id", None)
-    execute_write(
-        _INSERT_ENTRY,
-        {
-            "at": utcnow(),
-            "staff_id": caller.id if caller is not None and caller.is_staff else None,
-            "staff_email": staff_email,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "detail": detail,
-            "ip": (request.remote_addr or "") if has_request_context() else "cli",
-        },
-    )
+    return {
+        "at": utcnow(),
+        "staff_id": caller.id if caller is not None and caller.is_staff else None,
+        "staff_email": staff_email,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "detail": detail,
+        "ip": (request.remote_addr or "") if has_request_context() else "cli",
+    }
 
 
 # What each action means, in the words an auditor from the ward reads without a codebook. The

@@ -3,12 +3,13 @@ certificate PDF is drawn when the mail is sent (attachment builder `CERTIFICATE`
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import render_template
 
 from hikisupport.core.extensions import db
 from hikisupport.core.urls import external_url
-from hikisupport.mail.outbox import MailPart, queue
-from hikisupport.models import Certification, OutboxMessage, Service
+from hikisupport.mail.outbox import MailPart, queue, queue_many
+from hikisupport.models import Certification, OutboxMessage, Person, Service
 from hikisupport.supporters.certificates import certificate_pdf, verification_url
 
 # The names under which `certificate_parts` and `certified_body` are registered with the
@@ -31,24 +32,28 @@ def certified(certification: Certification) -> None:
     """The certification mail with the certificate attached (none without an address). Its
     text is written when it is sent (`certified_body`), like the certificate: the check-in
     that certifies holds the person's lock and does not spend it rendering templates."""
-    registration = certification.registration
-    recipient = registration.email if registration is not None else ""
-    if not recipient:
-        return  # entered without an address, or imported: handed over on paper
-    subject = (
-        f"【修了証（訂正）】{certification.event.title}"
-        if certification.replaces_id
-        else f"【修了証】{certification.event.title}"
-    )
-    queue(
-        kind="certified",
-        recipient=recipient,
-        subject=subject,
-        body_text="",
-        about=certification,
-        build_attachments=CERTIFICATE,
-        build_body=CERTIFIED_BODY,
-    )
+    certified_many([certification])
+
+
+def certified_many(certifications: list[Certification]) -> None:
+    """`certified` for several certifications at once (a batch of check-ins): one insert."""
+    # Their persons (for the addresses) in one read, not one each; held here, as the session
+    # keeps only weak references to unchanged objects.
+    ids = {c.registration.person_id for c in certifications if c.registration is not None}
+    persons = db.session.scalars(sa.select(Person).where(Person.id.in_(ids))).all()  # noqa: F841
+    mails = []
+    for certification in certifications:
+        registration = certification.registration
+        recipient = registration.email if registration is not None else ""
+        if not recipient:
+            continue  # entered without an address, or imported: handed over on paper
+        subject = (
+            f"【修了証（訂正）】{certification.event.title}"
+            if certification.replaces_id
+            else f"【修了証】{certification.event.title}"
+        )
+        mails.append((recipient, subject, certification))
+    queue_many("certified", mails, build_attachments=CERTIFICATE, build_body=CERTIFIED_BODY)
 
 
 def certified_body(message: OutboxMessage) -> tuple[str, str]:

@@ -316,6 +316,10 @@ def decide_many(registrations: Sequence[Registration]) -> list[Certification | N
         for i, registration in group:
             canonical = persons[registration.person_id][0]
             answers[i] = _decide(registration, canonical, existing[canonical], progress[canonical])
+    to_issue = [(i, a) for i, a in enumerate(answers) if isinstance(a, ToIssue)]
+    issued = issue_many([a for _, a in to_issue], source=CertificationSource.ATTENDANCE)
+    for (i, _), certification in zip(to_issue, issued, strict=True):
+        answers[i] = certification
     for i in again:
         answers[i] = decide_many([registrations[i]])[0]
     return answers
@@ -326,8 +330,9 @@ def _decide(
     canonical: int,
     existing: list[Certification],
     progress: Progress,
-) -> Certification | None:
-    """The rule, for one registration, on what `decide_many` read with the person locked."""
+) -> Certification | ToIssue | None:
+    """The rule, for one registration, on what `decide_many` read with the person locked; a
+    new certification is returned as what to issue (`decide_many` issues them together)."""
     event = registration.event
     live = next((c for c in existing if c.is_valid), None)
     if live is not None:
@@ -356,14 +361,7 @@ def _decide(
         audit.record("certification.reinstate", withdrawn, number=withdrawn.number)
         return withdrawn
     basis = progress.basis()
-    completing = a_session(basis[-1])
-    return issue(
-        registration,
-        source=CertificationSource.ATTENDANCE,
-        completed_at=completing.starts_at,
-        basis=basis,
-        counted_person_id=canonical,
-    )
+    return ToIssue(registration, a_session(basis[-1]).starts_at, basis, canonical)
 
 
 def _rests_on_undone(certification: Certification) -> bool:
@@ -389,9 +387,10 @@ def _rest_on(certification: Certification, basis: list[Attendance]) -> None:
 # Issuing, numbering
 
 
-def allocate_serial(fy: int) -> int:
-    """The next number of fiscal year `fy`, from its counter row (locked by the update until
-    the transaction ends: a rollback gives the number back, so there is never a gap)."""
+def allocate_serial(fy: int, count: int = 1) -> int:
+    """The next number of fiscal year `fy` (the last of the next `count`), from its counter row
+    (locked by the update until the transaction ends: a rollback gives the numbers back, so
+    there is never a gap)."""
     insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
     db.session.execute(
         insert(CertificateCounter)
@@ -401,7 +400,7 @@ def allocate_serial(fy: int) -> int:
     return db.session.execute(
         sa.update(CertificateCounter)
         .where(CertificateCounter.fiscal_year == fy)
-        .values(last_serial=CertificateCounter.last_serial + 1)
+        .values(last_serial=CertificateCounter.last_serial + count)
         .returning(CertificateCounter.last_serial)
     ).scalar_one()
 
@@ -429,40 +428,79 @@ def issue(
     """A new certification for the registration's person (the caller holds the person lock and
     has checked there is no valid one): numbered, its basis recorded, mailed, audited.
     `counted_person_id`: the person's canonical record, if the caller has it (`lock_person`)."""
-    fy = fiscal_year(completed_at)
-    certification = Certification(
-        person_id=registration.person_id,
-        counted_person_id=counted_person_id or canonical_person_id(registration.person_id),
-        event_id=registration.event_id,
-        registration_id=registration.id,
-        fiscal_year=fy,
-        serial=allocate_serial(fy),
-        edition=1,
-        completed_at=completed_at,
-        residency=registration.residency,
-        age_group=registration.age_group,
-        family_name=registration.family_name,
-        given_name=registration.given_name,
-        source=source,
-        verification_code=new_verification_code(),
-        reason=reason,
-        certified_by=_caller_label("自動（出席の記録）"),
-        attendances=[CertificationAttendance(attendance_id=a.id) for a in basis],
-    )
-    db.session.add(certification)
+    item = ToIssue(registration, completed_at, list(basis), counted_person_id)
+    return issue_many([item], source=source, reason=reason, mail=mail)[0]
+
+
+@dataclass
+class ToIssue:
+    """A certification the rule decided to issue."""
+
+    registration: Registration
+    completed_at: datetime
+    basis: list[Attendance]
+    counted_person_id: int | None = None
+
+
+def issue_many(
+    items: list[ToIssue], *, source: str, reason: str = "", mail: bool = True
+) -> list[Certification]:
+    """`issue` for several persons at once (a batch of check-ins completing the course), in
+    order: numbers taken together from each fiscal year's counter, the rows, audit entries and
+    mails each written by one insert."""
+    if not items:
+        return []
+    years = [fiscal_year(item.completed_at) for item in items]
+    serials = {}
+    for fy in sorted(set(years)):  # counters locked in one order
+        count = years.count(fy)
+        last = allocate_serial(fy, count)
+        serials[fy] = iter(range(last - count + 1, last + 1))
+    certified_by = _caller_label("自動（出席の記録）")
+    certifications = [
+        Certification(
+            person_id=item.registration.person_id,
+            counted_person_id=item.counted_person_id
+            or canonical_person_id(item.registration.person_id),
+            event_id=item.registration.event_id,
+            registration_id=item.registration.id,
+            fiscal_year=fy,
+            serial=next(serials[fy]),
+            edition=1,
+            completed_at=item.completed_at,
+            residency=item.registration.residency,
+            age_group=item.registration.age_group,
+            family_name=item.registration.family_name,
+            given_name=item.registration.given_name,
+            source=source,
+            verification_code=new_verification_code(),
+            reason=reason,
+            certified_by=certified_by,
+            attendances=[CertificationAttendance(attendance_id=a.id) for a in item.basis],
+        )
+        for item, fy in zip(items, years, strict=True)
+    ]
+    db.session.add_all(certifications)
     db.session.flush()
-    audit.record(
+    audit.record_many(
         "certification.issue",
-        certification,
-        number=certification.number,
-        source=source,
-        registration_id=registration.id,
-        attendances=[a.id for a in basis],
-        **({"reason": reason} if reason else {}),
+        [
+            (
+                certification,
+                {
+                    "number": certification.number,
+                    "source": source,
+                    "registration_id": item.registration.id,
+                    "attendances": [a.id for a in item.basis],
+                    **({"reason": reason} if reason else {}),
+                },
+            )
+            for certification, item in zip(certifications, items, strict=True)
+        ],
     )
     if mail:
-        notifications.certified(certification)
-    return certification
+        notifications.certified_many(certifications)
+    return certifications
 
 
 def _invalidate(certification: Certification, revocation: str, reason: str) -> None:

@@ -3,7 +3,8 @@
 For each database (SQLite file, PostgreSQL) this
 
 1. makes a fresh database and migrates it with `flask db upgrade`;
-2. creates a course held today with two sessions and N confirmed people, and 20 devices
+2. creates a course held today with three sessions and N confirmed people (and a one-session
+   course with the same people), and 20 devices
    (each with its token, as `flask device create` makes them);
 3. starts gunicorn on it (sync workers, as in production);
 4. **single**: each device posts its share of the people to session 1, one check-in per request
@@ -11,8 +12,13 @@ For each database (SQLite file, PostgreSQL) this
 5. **batch**: each device posts its share to session 2 as batches (`POST /api/v1/checkins/batch`,
    an offline queue being sent);
 6. **paced**: each device scans its share into session 3 at a door's rate, one person every
-   `--pace` seconds (open loop; latency from each scan's scheduled time);
-7. checks the database: exactly one attendance per person and session, no error answered.
+   `--pace` seconds (open loop; latency from each scan's scheduled time); session 3 completes
+   the course, so each of these check-ins also certifies its person;
+7. **batch_certifying**: the same people are also registered for a one-session course held
+   today; each device posts its share there as batches, so every check-in of a batch
+   certifies its person (the last session's offline queue);
+8. checks the database: exactly one attendance per person and session, each person certified
+   once per course with distinct numbers, no error answered.
 
 Latency is measured at the client per request (p50 / p99, ms) and in the server (gunicorn's
 own time per request, from its access log: without the wait in the listen queue); throughput is
@@ -94,40 +100,69 @@ def prepare(database_url: str, env: dict, people: int, devices: int) -> dict:
                 for n in (1, 2, 3)
             ],
         )
-        db.session.add(event)
+        # The same people on a one-session course held today too: each check-in there
+        # completes it and certifies its person (the batch-certifying phase).
+        one_day = Event(
+            organization=event.organization,
+            kind="course",
+            title="ひきこもりサポーター養成講座 1日コース（受付ベンチマーク）",
+            capacity=people,
+            waitlist=True,
+            certifies=True,
+            registration_opens_at=now - timedelta(days=30),
+            registration_closes_at=now,
+            sessions=[
+                Session(
+                    number=1,
+                    starts_at=now - timedelta(minutes=10),
+                    ends_at=now + timedelta(hours=2),
+                    venue="杉並区役所",
+                )
+            ],
+        )
+        db.session.add_all([event, one_day])
         db.session.flush()
         tickets = set()
-        while len(tickets) < people:
+        while len(tickets) < 2 * people:
             tickets.add(new_ticket_code())
-        for i, ticket in enumerate(sorted(tickets)):
+        tickets = sorted(tickets)
+        for i in range(people):
             person = Person(email=f"bench{i}@example.jp", created_at=now)
-            db.session.add(
-                Registration(
-                    event=event,
-                    person=person,
-                    status="confirmed",
-                    token=new_personal_token(),
-                    ticket=ticket,
-                    family_name="杉並",
-                    given_name=f"花子{i}",
-                    family_name_kana="スギナミ",
-                    given_name_kana="ハナコ",
-                    phone="0333122111",
-                    residency="live",
-                    age_group="50s",
-                    source="web",
-                    consented_at=now,
-                    confirmed_at=now,
+            for course, ticket in ((event, tickets[i]), (one_day, tickets[people + i])):
+                db.session.add(
+                    Registration(
+                        event=course,
+                        person=person,
+                        status="confirmed",
+                        token=new_personal_token(),
+                        ticket=ticket,
+                        family_name="杉並",
+                        given_name=f"花子{i}",
+                        family_name_kana="スギナミ",
+                        given_name_kana="ハナコ",
+                        phone="0333122111",
+                        residency="live",
+                        age_group="50s",
+                        source="web",
+                        consented_at=now,
+                        confirmed_at=now,
+                    )
                 )
-            )
         tokens = []
         for n in range(devices):
-            device = services.create_device(f"受付{n + 1}", [event])
+            device = services.create_device(f"受付{n + 1}", [event, one_day])
             tokens.append(services.issue_token(device))
         db.session.commit()
         sessions = [s.id for s in event.sessions]
+        one_day_session = one_day.sessions[0].id
         db.engine.dispose()
-    return {"tickets": sorted(tickets), "tokens": tokens, "sessions": sessions}
+    return {
+        "tickets": tickets[:people],
+        "one_day_tickets": tickets[people:],
+        "tokens": tokens,
+        "sessions": sessions,
+        "one_day_session": one_day_session,
+    }
 
 
 def now_iso() -> str:
@@ -135,7 +170,13 @@ def now_iso() -> str:
 
 
 def phase(
-    url: str, world: dict, session_id: int, batch: int, pace: float = 0.0, client: str = "asyncio"
+    url: str,
+    world: dict,
+    session_id: int,
+    batch: int,
+    pace: float = 0.0,
+    client: str = "asyncio",
+    tickets: list[str] | None = None,
 ) -> dict:
     """Every device checks its share of the people in; returns latencies and throughput.
 
@@ -147,7 +188,8 @@ def phase(
     shares with it, as the tablets are other machines at a real door) or as 20 threads of
     `requests` (the client of the runs before 2026-12-07)."""
     devices = len(world["tokens"])
-    shares = [world["tickets"][n::devices] for n in range(devices)]
+    tickets = tickets or world["tickets"]
+    shares = [tickets[n::devices] for n in range(devices)]
     latencies, statuses, lock = [], {}, threading.Lock()
     checkins = 0
 
@@ -298,8 +340,23 @@ def check_database(database_url: str, sessions: list[int]) -> dict:
                 "GROUP BY registration_id, session_id HAVING count(*) > 1) d"
             )
         ).scalar()
+        # [certifications, distinct (fiscal year, number)]: each person certified once per
+        # course (the three-session course at its last session, the one-day course), numbered
+        # without a duplicate.
+        certifications = list(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*), count(DISTINCT fiscal_year * 100000 + serial) "
+                    "FROM certifications"
+                )
+            ).one()
+        )
     engine.dispose()
-    return {"rows_per_session": list(counts.values()), "duplicate_pairs": duplicates}
+    return {
+        "rows_per_session": list(counts.values()),
+        "duplicate_pairs": duplicates,
+        "certifications": certifications,
+    }
 
 
 def run(kind: str, args) -> dict:
@@ -321,6 +378,15 @@ def run(kind: str, args) -> dict:
             batch["server"] = server_times(access_log, "/api/v1/checkins/batch")
             paced = phase(server.url, world, world["sessions"][2], 1, args.pace, client)
             paced["server"] = server_times(access_log, "/api/v1/checkins")
+            certifying = phase(
+                server.url,
+                world,
+                world["one_day_session"],
+                args.batch,
+                client=client,
+                tickets=world["one_day_tickets"],
+            )
+            certifying["server"] = server_times(access_log, "/api/v1/checkins/batch")
         finally:
             server.stop()
         result = {
@@ -329,14 +395,17 @@ def run(kind: str, args) -> dict:
             "single": single,
             "batch": batch,
             "paced": paced,
+            "batch_certifying": certifying,
         }
-        result.update(check_database(database_url, world["sessions"]))
+        result.update(check_database(database_url, [*world["sessions"], world["one_day_session"]]))
     result["ok"] = (
-        result["rows_per_session"] == [args.people] * 3
+        result["rows_per_session"] == [args.people] * 4
         and result["duplicate_pairs"] == 0
+        and result["certifications"] == [2 * args.people, 2 * args.people]
         and set(single["statuses"]) <= {200, 201}
         and set(batch["statuses"]) <= {201}
         and set(paced["statuses"]) <= {200, 201}
+        and set(certifying["statuses"]) <= {201}
     )
     return result
 
@@ -370,7 +439,7 @@ def main():
     print()
     print("| | " + " | ".join(r["database"] for r in results) + " |")
     print("|---|" + "---|" * len(results))
-    for mode in ("single", "batch", "paced"):
+    for mode in ("single", "batch", "paced", "batch_certifying"):
         for key in ("checkins_per_second", "requests_per_second", "p50_ms", "p95_ms", "p99_ms"):
             cells = " | ".join(str(r[mode][key]) for r in results)
             print(f"| {mode} {key} | {cells} |")
@@ -379,6 +448,11 @@ def main():
             print(f"| {mode} server {key} | {cells} |")
     print("| gunicorn workers | " + " | ".join(str(r["workers"]) for r in results) + " |")
     print("| rows per session | " + " | ".join(str(r["rows_per_session"]) for r in results) + " |")
+    print(
+        "| certifications, distinct numbers | "
+        + " | ".join(str(r["certifications"]) for r in results)
+        + " |"
+    )
     sys.exit(0 if all(r["ok"] for r in results) else 1)
 
 

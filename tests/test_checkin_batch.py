@@ -152,6 +152,8 @@ def test_a_batch_answers_every_item_as_single_check_ins_would(
         (2, "twice", 1),  # the same person at the second session: a row of its own
         (0, None, -1),  # a session that does not exist: 404
         (2, "twice", 1),  # the second-session check-in again
+        (4, "kept", 1),  # the UUID of the check-in made before, for someone new: 409
+        ("unknown", "kept", 0),  # the same UUID with an unknown ticket: 409 (the UUID decides)
     ]
     answers = {}
     for hall in halls:
@@ -196,6 +198,8 @@ def test_a_batch_answers_every_item_as_single_check_ins_would(
         (201, "checked_in"),
         (404, "unknown_session"),
         (201, "checked_in"),
+        (409, "uuid_conflict"),
+        (409, "uuid_conflict"),
     ]
     # Each answer names the check-in that counts, with its time; a refusal names the item.
     assert all(a[-1] and a[-2] for a in one_by_one if len(a) > 2)

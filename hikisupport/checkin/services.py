@@ -634,12 +634,13 @@ def check_in_many(
     """A batch (an offline queue), each item answered on its own, in order, as `check_in`
     would answer it alone; one refusal leaves the others recorded.
 
-    Most items of a queue are plain first check-ins: a new UUID, a valid ticket, nobody in yet.
-    Those are found with one read of each kind for the whole batch and recorded with one
-    ``INSERT … ON CONFLICT DO NOTHING`` and one call of the completion rule for all of them.
-    Every other item — a UUID seen before, a ticket already in or twice in the batch, a row a
-    concurrent request inserted first — goes through `check_in` afterwards, in its own
-    savepoint, and so gets exactly the single check-in's answer."""
+    Most items of a queue are plain first check-ins: a valid ticket, nobody in yet. Those are
+    found with one read of each kind for the whole batch and recorded with one ``INSERT … ON
+    CONFLICT DO NOTHING`` and one call of the completion rule for all of them. Every other
+    item — a ticket refused, already in or twice in the batch, a UUID twice in the batch, a row
+    the insert did not make (the UUID was sent before, or a concurrent request inserted the
+    pair first) — goes through `check_in` afterwards, in its own savepoint, and so gets
+    exactly the single check-in's answer."""
     now = now or utcnow()
     answers: list[BatchAnswer | None] = [None] * len(items)
     sessions: dict[int, Session | DomainError] = {}
@@ -653,12 +654,6 @@ def check_in_many(
         r.ticket: r
         for r in db.session.scalars(sa.select(Registration).where(Registration.ticket.in_(codes)))
     }
-    uuids = {item.uuid for _, item in items if item.uuid}
-    taken = set(
-        db.session.scalars(
-            sa.select(Attendance.client_uuid).where(Attendance.client_uuid.in_(uuids))
-        )
-    )
     present = set(
         db.session.execute(
             sa.select(Attendance.registration_id, Attendance.session_id).where(
@@ -669,21 +664,22 @@ def check_in_many(
     )
     first: dict[tuple[int, int], tuple[int, dict, Registration, Session]] = {}
     later: list[int] = []
+    seen: set[str] = set()  # UUIDs earlier in the batch
     for i, (session_id, item) in enumerate(items):
         session = sessions[session_id]
         if isinstance(session, DomainError):
             answers[i] = BatchAnswer(item.uuid, error=session)
             continue
-        if item.uuid is None or item.uuid in taken:
+        if item.uuid is None or item.uuid in seen:
             later.append(i)
             continue
-        taken.add(item.uuid)
+        seen.add(item.uuid)
         try:
             registration = _check_registration(
                 registrations.get(normalize_ticket(item.ticket)), session
             )
-        except DomainError as error:
-            answers[i] = BatchAnswer(item.uuid, error=error)
+        except DomainError:
+            later.append(i)  # answered by `check_in` (a UUID sent before is answered as before)
             continue
         pair = (registration.id, session.id)
         if pair in present or pair in first:

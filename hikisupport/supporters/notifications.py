@@ -37,10 +37,10 @@ def certified(certification: Certification) -> None:
 
 def certified_many(certifications: list[Certification]) -> None:
     """`certified` for several certifications at once (a batch of check-ins): one insert."""
-    # Their persons (for the addresses) in one read, not one each; held here, as the session
-    # keeps only weak references to unchanged objects.
+    # Their persons (for the addresses) in one read, not one each; kept in `held` while the
+    # mails are written, as the session keeps only weak references to unchanged objects.
     ids = {c.registration.person_id for c in certifications if c.registration is not None}
-    persons = db.session.scalars(sa.select(Person).where(Person.id.in_(ids))).all()  # noqa: F841
+    held = db.session.scalars(sa.select(Person).where(Person.id.in_(ids))).all() if ids else []
     mails = []
     for certification in certifications:
         registration = certification.registration
@@ -54,6 +54,7 @@ def certified_many(certifications: list[Certification]) -> None:
         )
         mails.append((recipient, subject, certification))
     queue_many("certified", mails, build_attachments=CERTIFICATE, build_body=CERTIFIED_BODY)
+    del held
 
 
 def certified_body(message: OutboxMessage) -> tuple[str, str]:

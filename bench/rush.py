@@ -426,6 +426,18 @@ def phase_b(url, links: dict, clients) -> dict:
     }
 
 
+def arrivals(count: int, rate: float, start: float, late: list):
+    """The open loop's schedule: (resident, scheduled time, seconds to wait for it) for each
+    of `count` residents arriving at `rate` a second from `start`; a resident whose time has
+    passed already waits 0 and how late it is goes into `late`."""
+    for i in range(count):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay <= 0:
+            late.append(-delay)
+        yield i, scheduled, max(delay, 0.0)
+
+
 def phase_c(url, paths: list[str], rate: float) -> dict:
     """Open loop: resident i arrives at start + i / rate, whatever happened before."""
     timings, errors, late = [], [], []
@@ -442,13 +454,8 @@ def phase_c(url, paths: list[str], rate: float) -> dict:
                 timings.append((scheduled, t0, t1, t2))
 
     futures = []
-    for i in range(len(paths)):
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        else:
-            late.append(-delay)
+    for i, scheduled, wait in arrivals(len(paths), rate, start, late):
+        time.sleep(wait)
         futures.append(pool.submit(resident, i, scheduled))
     for future in futures:
         future.result(timeout=300)
@@ -544,13 +551,8 @@ async def phase_c_light_loop(url: str, paths: list[str], rate: float):
             timings.append((scheduled, t0, t1, t2))
 
     tasks = []
-    for i in range(len(paths)):
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        else:
-            late.append(-delay)
+    for i, scheduled, wait in arrivals(len(paths), rate, start, late):
+        await asyncio.sleep(wait)
         tasks.append(asyncio.create_task(resident(i, scheduled)))
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=300)
     return timings, errors, late

@@ -28,11 +28,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
-from hikisupport.core.database import utcnow
+from hikisupport.core.database import dialect_insert, utcnow
 from hikisupport.core.errors import DomainError, Invalid, NotFound
 from hikisupport.core.extensions import db
 from hikisupport.core.japanese import JST, is_katakana
@@ -514,8 +512,12 @@ def _replay(attendance: Attendance, session: Session, ticket: str) -> CheckinRes
 def _insert_once(values: dict) -> Attendance | None:
     """Insert the attendance unless the pair (or the UUID) exists; the new row (read back by
     the insert itself), or None if it existed."""
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
-    statement = insert(Attendance).values(**values).on_conflict_do_nothing().returning(Attendance)
+    statement = (
+        dialect_insert(db.engine.dialect.name, Attendance)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(Attendance)
+    )
     return db.session.scalars(
         sa.select(Attendance).from_statement(statement),
         execution_options={"populate_existing": True},
@@ -709,12 +711,13 @@ def _record_first(
     """Insert a batch's first check-ins together and run the completion rule once for them;
     answers the ones recorded, returns the indexes left to `check_in` (a row inserted first by
     a concurrent request; all of them if the rule refused: each then on its own)."""
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
     savepoint = db.session.begin_nested()
     try:
         # In (registration, session) order, so two batches insert in the same order.
         rows = db.session.scalars(
-            insert(Attendance).on_conflict_do_nothing().returning(Attendance),
+            dialect_insert(db.engine.dialect.name, Attendance)
+            .on_conflict_do_nothing()
+            .returning(Attendance),
             [first[pair][1] for pair in sorted(first)],
             execution_options={"populate_existing": True},
         ).all()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, registry, scoped_session
 
@@ -34,6 +35,12 @@ NAMING_CONVENTION = {
 # Execution option on a connection: begin with BEGIN IMMEDIATE (True) or plain BEGIN (False).
 # Set by `core.transaction`, the one place that decides what kind a transaction is.
 IMMEDIATE = "hikisupport_sqlite_immediate"
+
+
+def dialect_insert(dialect: str, target):
+    """An INSERT in the database's own dialect (`dialect`: ``engine.dialect.name``), which can
+    say ON CONFLICT — PostgreSQL's and SQLite's both can, the generic ``sa.insert`` cannot."""
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](target)
 
 
 def utcnow() -> datetime:

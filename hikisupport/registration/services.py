@@ -15,11 +15,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
-from hikisupport.core.database import transaction_info, utcnow
+from hikisupport.core.database import dialect_insert, transaction_info, utcnow
 from hikisupport.core.errors import DomainError, NotFound
 from hikisupport.core.extensions import db
 from hikisupport.core.japanese import JST, wareki_datetime
@@ -340,16 +338,14 @@ def _person_for(email: str, key: str, now: datetime) -> Person:
     dialect = db.engine.dialect.name
     statement = _PERSON_UPSERTS.get(dialect)
     if statement is None:
-        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
-        persons = Person.__table__
-        statement = insert(persons).values(
+        statement = dialect_insert(dialect, Person.__table__).values(
             email=sa.bindparam("email"),
             name_key=sa.bindparam("name_key"),
             created_at=sa.bindparam("created_at"),
         )
         statement = _PERSON_UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=["email", "name_key"], set_={"email": statement.excluded.email}
-        ).returning(persons.c.id)
+        ).returning(Person.__table__.c.id)
     params = {"email": email, "name_key": key, "created_at": now}
     person_id = db.session.execute(statement, params).scalar_one()
     person = db.session.identity_map.get(db.session.identity_key(Person, person_id))

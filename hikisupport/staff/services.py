@@ -17,11 +17,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from hikisupport.core.database import utcnow
+from hikisupport.core.database import dialect_insert, utcnow
 from hikisupport.core.errors import DomainError
 from hikisupport.core.extensions import db
 from hikisupport.core.japanese import is_email, normalize_email
@@ -251,9 +249,8 @@ def lock_duration() -> timedelta:
 
 def _throttle_for(key: str, client: str, now: datetime) -> LoginThrottle:
     """The pair's row, locked until the transaction ends (created if new)."""
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
     db.session.execute(
-        insert(LoginThrottle)
+        dialect_insert(db.engine.dialect.name, LoginThrottle)
         .values(account_key=key, client=client, failures=0, last_failure_at=now)
         .on_conflict_do_nothing(index_elements=["account_key", "client"])
     )

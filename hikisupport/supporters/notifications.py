@@ -37,14 +37,16 @@ def certified(certification: Certification) -> None:
 
 def certified_many(certifications: list[Certification]) -> None:
     """`certified` for several certifications at once (a batch of check-ins): one insert."""
-    # Their persons (for the addresses) in one read, not one each; kept in `held` while the
-    # mails are written, as the session keeps only weak references to unchanged objects.
+    # Their addresses in one read, not one person each.
     ids = {c.registration.person_id for c in certifications if c.registration is not None}
-    held = db.session.scalars(sa.select(Person).where(Person.id.in_(ids))).all() if ids else []
+    addresses = {}
+    if ids:
+        query = sa.select(Person.id, Person.email).where(Person.id.in_(ids))
+        addresses = dict(db.session.execute(query).tuples().all())
     mails = []
     for certification in certifications:
         registration = certification.registration
-        recipient = registration.email if registration is not None else ""
+        recipient = addresses.get(registration.person_id) if registration is not None else ""
         if not recipient:
             continue  # entered without an address, or imported: handed over on paper
         subject = (
@@ -54,7 +56,6 @@ def certified_many(certifications: list[Certification]) -> None:
         )
         mails.append((recipient, subject, certification))
     queue_many("certified", mails, build_attachments=CERTIFICATE, build_body=CERTIFIED_BODY)
-    del held
 
 
 def certified_body(message: OutboxMessage) -> tuple[str, str]:

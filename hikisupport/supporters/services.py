@@ -18,11 +18,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import has_request_context
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload
 
-from hikisupport.core.database import utcnow
+from hikisupport.core.database import dialect_insert, utcnow
 from hikisupport.core.errors import DomainError, Invalid
 from hikisupport.core.extensions import db
 from hikisupport.core.japanese import fiscal_year
@@ -88,11 +86,44 @@ def person_ids_of(canonical_id: int) -> list[int]:
 def lock_person(person_id: int) -> int:
     """Hold the lock of the person's canonical record until the transaction ends; returns
     its id. Every certification decision about that person runs after this."""
-    # One statement: the canonical record found and locked together.
-    locked = db.session.scalar(
-        sa.select(Person.id).where(Person.id == _canonical(person_id)).with_for_update()
+    return lock_persons([person_id])[int(person_id)][0]
+
+
+def lock_persons(person_ids: Iterable[int]) -> dict[int, tuple[int, list[int]]]:
+    """Hold the locks of these persons' canonical records (taken in id order) until the
+    transaction ends, and tell what `person_ids_of` tells, in one statement: each person →
+    (its canonical record, every record that counts as that one)."""
+    ids = sorted({int(i) for i in person_ids})
+    if not ids:
+        return {}
+    canonical_ids = (
+        sa.select(sa.func.coalesce(PersonMerge.into_id, Person.id))
+        .select_from(Person)
+        .outerjoin(PersonMerge, PersonMerge.duplicate_id == Person.id)
+        .where(Person.id.in_(ids))
+        .correlate(None)  # its own FROM, not the persons of the statement around it
     )
-    return locked if locked is not None else canonical_person_id(person_id)
+    rows = db.session.execute(
+        sa.select(Person.id, PersonMerge.duplicate_id)
+        .outerjoin(PersonMerge, PersonMerge.into_id == Person.id)
+        .where(Person.id.in_(canonical_ids))
+        .order_by(Person.id, PersonMerge.duplicate_id)
+        .with_for_update(of=Person)
+    ).all()
+    members: dict[int, list[int]] = {}
+    for canonical, duplicate in rows:
+        members.setdefault(canonical, [canonical])
+        if duplicate is not None:
+            members[canonical].append(duplicate)
+    found = {pid: canonical for canonical, ids_ in members.items() for pid in ids_}
+    answer = {}
+    for pid in ids:
+        canonical = found.get(pid)
+        if canonical is None:  # no person row to lock: the record the merges name
+            canonical = canonical_person_id(pid)
+            members.setdefault(canonical, person_ids_of(canonical))
+        answer[pid] = (canonical, members[canonical])
+    return answer
 
 
 def cohort_event_ids(event_id: int) -> list[int]:
@@ -236,43 +267,6 @@ def _certifications_for(person_ids: list[int], event_ids: list[int]) -> list[Cer
     )
 
 
-def lock_persons(person_ids: Iterable[int]) -> dict[int, tuple[int, list[int]]]:
-    """`lock_person` for several persons at once (in id order), and what `person_ids_of`
-    gives, in one statement: each person → (its canonical record, every record that counts
-    as that one)."""
-    ids = sorted({int(i) for i in person_ids})
-    if not ids:
-        return {}
-    canonical_ids = (
-        sa.select(sa.func.coalesce(PersonMerge.into_id, Person.id))
-        .select_from(Person)
-        .outerjoin(PersonMerge, PersonMerge.duplicate_id == Person.id)
-        .where(Person.id.in_(ids))
-        .correlate(None)  # its own FROM, not the persons of the statement around it
-    )
-    rows = db.session.execute(
-        sa.select(Person.id, PersonMerge.duplicate_id)
-        .outerjoin(PersonMerge, PersonMerge.into_id == Person.id)
-        .where(Person.id.in_(canonical_ids))
-        .order_by(Person.id, PersonMerge.duplicate_id)
-        .with_for_update(of=Person)
-    ).all()
-    members: dict[int, list[int]] = {}
-    for canonical, duplicate in rows:
-        members.setdefault(canonical, [canonical])
-        if duplicate is not None:
-            members[canonical].append(duplicate)
-    found = {pid: canonical for canonical, ids_ in members.items() for pid in ids_}
-    answer = {}
-    for pid in ids:
-        canonical = found.get(pid)
-        if canonical is None:  # no person row to lock (as `lock_person` allows)
-            canonical = canonical_person_id(pid)
-            members.setdefault(canonical, person_ids_of(canonical))
-        answer[pid] = (canonical, members[canonical])
-    return answer
-
-
 def decide(registration: Registration, session: Session | None = None) -> Certification | None:
     """After `registration`'s attendance changed: certify the person if they now complete the
     course, withdraw an automatic certification whose completing attendance was undone.
@@ -391,9 +385,8 @@ def allocate_serial(fy: int, count: int = 1) -> int:
     """The next number of fiscal year `fy` (the last of the next `count`), from its counter row
     (locked by the update until the transaction ends: a rollback gives the numbers back, so
     there is never a gap)."""
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[db.engine.dialect.name]
     db.session.execute(
-        insert(CertificateCounter)
+        dialect_insert(db.engine.dialect.name, CertificateCounter)
         .values(fiscal_year=fy, last_serial=0)
         .on_conflict_do_nothing(index_elements=["fiscal_year"])
     )

@@ -4,14 +4,15 @@ Prepares the world of `bench/checkin.py` (a course of three sessions held today,
 people, one device), then checks everyone in at session 1, 2 and 3 through the Flask test
 client with the device's token. The third check-in completes the course, so it also certifies
 the person (numbers and records the certification, queues its mail). Prints the CPU time
-(time.process_time) and the number of SQL statements per check-in of each kind, and
-cProfile's top functions for the completing one.
+(time.process_time) and the number of SQL statements per check-in of each kind, the wall time
+per request (the database's share included: on PostgreSQL its round trips and its server's
+work), and cProfile's top functions for the completing one (``--profile`` another).
 
 With ``--batch N`` the check-ins go N at a time through the batch API (an offline queue being
 sent), and the figures are per batch request as well as per check-in.
 
     python bench/profile_checkin.py [-n 200] [--db sqlite|postgresql] [--batch 1] [--top 30]
-                                    [--no-profile]
+                                    [--no-profile] [--dump FILE]
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def main():
     parser.add_argument(
         "--show-sql", action="store_true", help="print the statements of each kind's first check-in"
     )
+    parser.add_argument(
+        "--profile", type=int, choices=[1, 2, 3], default=3, help="the session to profile"
+    )
+    parser.add_argument("--dump", metavar="FILE", help="also write the profile to FILE (pstats)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,9 +81,10 @@ def main():
         profile = cProfile.Profile()
         kinds = ["session 1", "session 2", "session 3 (completes, certifies)"]
         cpu = dict.fromkeys(kinds, 0.0)
+        wall = dict.fromkeys(kinds, 0.0)
         counted = dict.fromkeys(kinds, 0)
         for kind, session_id in zip(kinds, world["sessions"], strict=True):
-            profiled = kind == kinds[-1] and not args.no_profile
+            profiled = kind == kinds[args.profile - 1] and not args.no_profile
             tickets = world["tickets"]
             for i in range(0, len(tickets), args.batch):
                 chunk = tickets[i : i + args.batch]
@@ -93,7 +99,7 @@ def main():
                     }
                     for ticket in chunk
                 ]
-                before, t0 = statements, time.process_time()
+                before, t0, w0 = statements, time.process_time(), time.perf_counter()
                 if profiled:
                     profile.enable()
                 if args.batch > 1:
@@ -105,6 +111,7 @@ def main():
                 if profiled:
                     profile.disable()
                 cpu[kind] += time.process_time() - t0
+                wall[kind] += time.perf_counter() - w0
                 counted[kind] += statements - before
                 assert response.status_code in (200, 201), response.get_data(as_text=True)
                 if args.batch > 1:
@@ -115,19 +122,25 @@ def main():
                     shown = None
         print(
             f"{args.n} people on {args.db}, {args.batch} per request; "
-            "server CPU and SQL statements per check-in (and per request):"
+            "server CPU and SQL statements per check-in (and per request; its wall time):"
         )
         requests = -(-args.n // args.batch)
         for kind in kinds:
             print(
                 f"  {kind:34s} {cpu[kind] * 1000 / args.n:6.2f} ms  {counted[kind] / args.n:5.1f}"
-                f"  ({cpu[kind] * 1000 / requests:7.2f} ms  {counted[kind] / requests:6.1f})"
+                f"  ({cpu[kind] * 1000 / requests:7.2f} ms  {counted[kind] / requests:6.1f};"
+                f" wall {wall[kind] * 1000 / requests:7.2f} ms)"
             )
         with app.app_context():
             db.engine.dispose()
         if not args.no_profile:
-            print(f"\n{kinds[-1]} (times inflated by cProfile), top {args.top} by cumulative time:")
+            print(
+                f"\n{kinds[args.profile - 1]} (times inflated by cProfile), "
+                f"top {args.top} by cumulative time:"
+            )
             pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+            if args.dump:
+                profile.dump_stats(args.dump)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from hikisupport.core.database import dialect_insert, utcnow
 from hikisupport.core.errors import DomainError, Invalid
 from hikisupport.core.extensions import db
 from hikisupport.core.japanese import fiscal_year
+from hikisupport.core.transaction import execute_write
 from hikisupport.models import (
     Attendance,
     CertificateCounter,
@@ -382,18 +383,16 @@ def _rest_on(certification: Certification, basis: list[Attendance]) -> None:
 
 
 def allocate_serial(fy: int, count: int = 1) -> int:
-    """The next number of fiscal year `fy` (the last of the next `count`), from its counter row
-    (locked by the update until the transaction ends: a rollback gives the numbers back, so
-    there is never a gap)."""
-    db.session.execute(
-        dialect_insert(db.engine.dialect.name, CertificateCounter)
-        .values(fiscal_year=fy, last_serial=0)
-        .on_conflict_do_nothing(index_elements=["fiscal_year"])
-    )
+    """The next number of fiscal year `fy` (the last of the next `count`), from its counter row,
+    made or advanced by one upsert that locks it until the transaction ends (a rollback gives
+    the numbers back, so there is never a gap)."""
+    insert = dialect_insert(db.engine.dialect.name, CertificateCounter)
     return db.session.execute(
-        sa.update(CertificateCounter)
-        .where(CertificateCounter.fiscal_year == fy)
-        .values(last_serial=CertificateCounter.last_serial + count)
+        insert.values(fiscal_year=fy, last_serial=count)
+        .on_conflict_do_update(
+            index_elements=["fiscal_year"],
+            set_={"last_serial": CertificateCounter.last_serial + insert.excluded.last_serial},
+        )
         .returning(CertificateCounter.last_serial)
     ).scalar_one()
 
@@ -435,6 +434,10 @@ class ToIssue:
     counted_person_id: int | None = None
 
 
+_INSERT_CERTIFICATION = sa.insert(Certification).returning(Certification)
+_INSERT_BASIS = sa.insert(CertificationAttendance.__table__)
+
+
 def issue_many(
     items: list[ToIssue], *, source: str, reason: str = "", mail: bool = True
 ) -> list[Certification]:
@@ -450,31 +453,46 @@ def issue_many(
         last = allocate_serial(fy, count)
         serials[fy] = iter(range(last - count + 1, last + 1))
     certified_by = _caller_label("自動（出席の記録）")
-    certifications = [
-        Certification(
-            person_id=item.registration.person_id,
-            counted_person_id=item.counted_person_id
+    now = utcnow()
+    rows = [
+        {
+            "person_id": item.registration.person_id,
+            "counted_person_id": item.counted_person_id
             or canonical_person_id(item.registration.person_id),
-            event_id=item.registration.event_id,
-            registration_id=item.registration.id,
-            fiscal_year=fy,
-            serial=next(serials[fy]),
-            edition=1,
-            completed_at=item.completed_at,
-            residency=item.registration.residency,
-            age_group=item.registration.age_group,
-            family_name=item.registration.family_name,
-            given_name=item.registration.given_name,
-            source=source,
-            verification_code=new_verification_code(),
-            reason=reason,
-            certified_by=certified_by,
-            attendances=[CertificationAttendance(attendance_id=a.id) for a in item.basis],
-        )
+            "event_id": item.registration.event_id,
+            "registration_id": item.registration.id,
+            "fiscal_year": fy,
+            "serial": next(serials[fy]),
+            "edition": 1,
+            "completed_at": item.completed_at,
+            "residency": item.registration.residency,
+            "age_group": item.registration.age_group,
+            "family_name": item.registration.family_name,
+            "given_name": item.registration.given_name,
+            "source": source,
+            "verification_code": new_verification_code(),
+            "reason": reason,
+            "certified_by": certified_by,
+            "revoked_by": "",
+            "revoke_reason": "",
+            "created_at": now,
+        }
         for item, fy in zip(items, years, strict=True)
     ]
-    db.session.add_all(certifications)
-    db.session.flush()
+    # One INSERT … RETURNING for all of them (the unit of work would insert them one by one on
+    # SQLite, whose RETURNING has no order): the rows come back in any order, each known by its
+    # verification code; their basis is one more insert.
+    returned = {
+        c.verification_code: c for c in execute_write(_INSERT_CERTIFICATION, rows).scalars()
+    }
+    certifications = [returned[row["verification_code"]] for row in rows]
+    basis = [
+        {"certification_id": certification.id, "attendance_id": a.id}
+        for certification, item in zip(certifications, items, strict=True)
+        for a in item.basis
+    ]
+    if basis:
+        execute_write(_INSERT_BASIS, basis)
     audit.record_many(
         "certification.issue",
         [

@@ -11,6 +11,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+import pytest
 import requests
 import sqlalchemy as sa
 from fixtures.checkin import bearer, new_uuid, now_iso
@@ -324,12 +325,15 @@ def test_a_refusal_of_the_completion_rule_refuses_that_item_alone(
 # Cost
 
 
+@pytest.mark.parametrize("sessions", [2, 1], ids=["first-session", "each-certifies"])
 def test_a_batch_of_first_check_ins_reads_and_writes_once_for_all_of_them(
-    client, make_today_event, make_device, enrol, app
+    client, make_today_event, make_device, enrol, app, sessions
 ):
     """25 check-ins in one request cost about as many SQL statements as 2: the batch is read and
-    written as a whole, not check-in by check-in (at a first session: nobody completes yet)."""
-    event = make_today_event(sessions=2, capacity=30, kind="course")
+    written as a whole, not check-in by check-in — at a first session, where nobody completes,
+    and at a one-session course, where each check-in certifies its person (the certifications,
+    their basis, audit entries and mails one insert each, on SQLite too)."""
+    event = make_today_event(sessions=sessions, capacity=30, kind="course")
     people = [enrol(event) for _ in range(27)]
     _, token = make_device(event)
     session = event.sessions[0]
@@ -360,6 +364,12 @@ def test_a_batch_of_first_check_ins_reads_and_writes_once_for_all_of_them(
         sa.event.remove(db.engine, "before_cursor_execute", count)
     assert len(rows_of(event)) == 27
     assert twenty_five <= two + 2, (two, twenty_five)
+    certified = certifications(event_id=event.id)
+    if sessions == 1:
+        assert sorted(c.serial for c in certified) == list(range(1, 28))
+        assert all(len(c.attendances) == 1 for c in certified)
+    else:
+        assert certified == []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """Where a sign-up's server time goes: every request of the verified sign-up, in-process.
 
 Runs step 1 (GET the page, POST the address), step 2 (GET the form by its link, POST it) and
-the personal page N times through the Flask test client on a fresh SQLite file (or
---database-url), and prints the CPU time per request of each kind (time.process_time, so a
+the personal page N times through the Flask test client on a fresh database (a SQLite file, or
+with --db postgresql a new database on BENCH_POSTGRES_URL's server; or --database-url), and
+prints the CPU time per request of each kind (time.process_time, so a
 busy machine inflates it less than wall time) and cProfile's top functions for step 2's POST.
 
-    python bench/profile_signup.py [-n 300] [--database-url URL] [--top 25]
+    python bench/profile_signup.py [-n 300] [--db sqlite|postgresql | --database-url URL] [--top 25]
         [--profile "step 2 GET"] [--sort tottime]
 
 The trivial page (GET /healthz, no database) is timed alongside, as the floor every request
@@ -30,13 +31,19 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("HIKISUPPORT_DOTENV", "0")
 
-from rush import CSRF, free_port, step_2_form  # noqa: E402
+from rush import CSRF, free_port, fresh_database, step_2_form  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=300)
-    parser.add_argument("--database-url")
+    parser.add_argument(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="a fresh database of this kind (PostgreSQL: made on BENCH_POSTGRES_URL's server)",
+    )
+    parser.add_argument("--database-url", help="this database instead (it must be empty)")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--no-profile", action="store_true", help="CPU times only (no cProfile)")
     parser.add_argument(
@@ -67,7 +74,7 @@ def main():
     from hikisupport.staff.services import get_or_create_organization
 
     tmp = tempfile.mkdtemp()
-    url = args.database_url or f"sqlite:///{tmp}/profile.sqlite3"
+    url = args.database_url or fresh_database(args.db, Path(tmp), "hikisupport_profile_signup")
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,

@@ -111,9 +111,11 @@ def refusal_for(event: Event, state: AdmissionState) -> SignUpRefused | None:
     return None
 
 
-def public_event(event_id: int) -> Event:
-    """An event as residents may see it: published or cancelled, never a draft (404)."""
-    event = db.session.get(Event, event_id)
+def public_event(event_id: int, *, lock: bool = False) -> Event:
+    """An event as residents may see it: published or cancelled, never a draft (404).
+    `lock`: read holding its lock (`lock_event`), for a sign-up that `register` then decides
+    under it — one statement, not a read and then the lock."""
+    event = lock_event(event_id) if lock else db.session.get(Event, event_id)
     if event is None or not event.is_public:
         raise NotFound("お探しの講座・講演会は見つかりませんでした。")
     return event
@@ -145,13 +147,14 @@ def public_event_standing(event_id: int) -> tuple[Event, int, bool]:
     return event, confirmed, bool(drawn)
 
 
-# A registration with its event, the event's sessions and its person: the personal page (and
-# the pages under /r/<token>) in one statement.
+# A registration with its event, the event's sessions and organizer and its person: the
+# personal page (and the pages under /r/<token>) in one statement.
 _BY_TOKEN = (
     sa.select(Registration)
     .where(Registration.token == sa.bindparam("token"))
     .options(
         joinedload(Registration.event).joinedload(Event.sessions),
+        joinedload(Registration.event).joinedload(Event.organization),
         joinedload(Registration.person),
     )
 )

@@ -193,7 +193,8 @@ def apply(event_id: int, apply_token: str):
     # The form is checked before the first statement: on SQLite not under the write lock,
     # which the sign-up takes with its first read (see core.transaction).
     valid = form.validate()
-    event = services.public_event(event_id)
+    # A valid form is signed up: the event is read holding the lock register() decides under.
+    event = services.public_event(event_id, lock=valid)
     email = _address_from(event, token)
     if not valid:
         return _apply_page(event, token, email, form), 422

@@ -101,6 +101,10 @@ def main():
                     """['checkin:tap-to-answer', 'checkin:tap-to-paint'].map(name =>
                          performance.getEntriesByName(name).map(e => e.duration))"""
                 )
+                # The queue is written to IndexedDB after the answer is shown: wait for it.
+                expect(page.locator("[data-pending]")).to_have_text(
+                    f"送信待ち {args.taps}", timeout=5000
+                )
                 pending = page.locator("[data-pending]").inner_text()
                 browser.close()
         finally:

@@ -453,7 +453,6 @@ def issue_many(
         last = allocate_serial(fy, count)
         serials[fy] = iter(range(last - count + 1, last + 1))
     certified_by = _caller_label("自動（出席の記録）")
-    now = utcnow()
     rows = [
         {
             "person_id": item.registration.person_id,
@@ -473,9 +472,6 @@ def issue_many(
             "verification_code": new_verification_code(),
             "reason": reason,
             "certified_by": certified_by,
-            "revoked_by": "",
-            "revoke_reason": "",
-            "created_at": now,
         }
         for item, fy in zip(items, years, strict=True)
     ]
